@@ -16,13 +16,13 @@ import java.util.stream.Stream;
  * {@code src/test/resources/hwloc}. Each dump is extracted once per JVM with the system's {@code tar},
  * under {@code target/hwloc-fixtures}.
  */
-final class HwlocFixtures
+public final class HwlocFixtures
 {
     private HwlocFixtures()
     {
     }
 
-    static Path resourceDir()
+    public static Path resourceDir()
     {
         final URL url = HwlocFixtures.class.getResource("/hwloc/COPYING.hwloc");
         if (url == null)
@@ -39,7 +39,7 @@ final class HwlocFixtures
         }
     }
 
-    static List<String> names()
+    public static List<String> names()
     {
         try (Stream<Path> files = Files.list(resourceDir()))
         {
@@ -55,7 +55,7 @@ final class HwlocFixtures
         }
     }
 
-    static Path console(final String name)
+    public static Path console(final String name)
     {
         return resourceDir().resolve(name + ".console");
     }
@@ -63,7 +63,7 @@ final class HwlocFixtures
     /**
      * @return the directory holding the fixture's sys/ and proc/, extracted on first use.
      */
-    static synchronized Path root(final String name)
+    public static synchronized Path root(final String name)
     {
         final Path into = resourceDir().getParent().getParent().resolve("hwloc-fixtures");
         final Path root = into.resolve(name);
