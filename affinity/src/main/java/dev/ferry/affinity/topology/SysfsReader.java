@@ -31,6 +31,7 @@ final class SysfsReader
     private final Path root;
     private final Path cpuDir;
     private final List<String> unknowns = new ArrayList<>();
+    private boolean cachesKnown;
 
     SysfsReader(final Path root)
     {
@@ -83,7 +84,7 @@ final class SysfsReader
         final Map<Integer, Integer> coreIds = readInts(online, "topology/core_id");
 
         return TreeBuilder.build(
-            root, present, online, allowed, groups, packageOsIndex, numaOsIndex, kinds, coreIds, unknowns);
+            root, present, online, allowed, groups, packageOsIndex, numaOsIndex, kinds, coreIds, cachesKnown, unknowns);
     }
 
     private CpuSet listCpus()
@@ -283,6 +284,7 @@ final class SysfsReader
                 noCacheDir.add(cpu);
             }
         }
+        cachesKnown = noCacheDir.size() < online.size();
         if (!noCacheDir.isEmpty())
         {
             final CpuSet set = CpuSet.of(noCacheDir.stream().mapToInt(Integer::intValue).toArray());

@@ -30,6 +30,7 @@ public final class Topology
     private final Map<ObjectType, List<CpuSet>> groups;
     private final List<CpuSet> kinds;
     private final TopologyNode tree;
+    private final boolean cachesKnown;
     private final List<String> unknowns;
 
     Topology(
@@ -41,6 +42,7 @@ public final class Topology
         final Map<ObjectType, List<CpuSet>> groups,
         final List<CpuSet> kinds,
         final TopologyNode tree,
+        final boolean cachesKnown,
         final List<String> unknowns)
     {
         this.root = root;
@@ -57,6 +59,7 @@ public final class Topology
         this.groups = Map.copyOf(groups);
         this.kinds = List.copyOf(kinds);
         this.tree = tree;
+        this.cachesKnown = cachesKnown;
         this.unknowns = List.copyOf(unknowns);
     }
 
@@ -323,6 +326,15 @@ public final class Topology
         final StringBuilder sb = new StringBuilder();
         tree.appendTree(sb, 0);
         return sb.toString();
+    }
+
+    /**
+     * @return whether sysfs describes the caches of at least one online CPU; false on VMs that hide them, where
+     *         an L3 or L2 count of 0 means unknown, not absent.
+     */
+    public boolean cachesKnown()
+    {
+        return cachesKnown;
     }
 
     /**

@@ -51,6 +51,7 @@ final class TreeBuilder
         final Map<CpuSet, Integer> numaOsIndex,
         final Map<Integer, Integer> kinds,
         final Map<Integer, Integer> coreIds,
+        final boolean cachesKnown,
         final List<String> unknowns)
     {
         final int kindCount = (int)kinds.values().stream().distinct().count();
@@ -187,7 +188,7 @@ final class TreeBuilder
                 .filter(e -> e.getValue() == kind).mapToInt(Map.Entry::getKey).toArray()));
         }
 
-        return new Topology(root, cpus, present, online, allowed, ordered, kindSets, tree, unknowns);
+        return new Topology(root, cpus, present, online, allowed, ordered, kindSets, tree, cachesKnown, unknowns);
     }
 
     private static Draft deepestHolder(final Draft from, final CpuSet cpus, final boolean memory)

@@ -38,6 +38,7 @@ final class TopologyTest
         assertEquals(4, t.count(ObjectType.PACKAGE));
         assertEquals(7, t.count(ObjectType.CORE));
         assertEquals(CpuSet.of(0, 8), t.smtSiblings(8));
+        assertTrue(t.cachesKnown());
         assertEquals(CpuSet.of(0, 4, 8, 12), t.sharingL3(4));
     }
 
@@ -97,6 +98,7 @@ final class TopologyTest
         final Topology t = Topology.load(HwlocFixtures.root("2arm-2c"));
         assertEquals(-1, t.cpu(0).l3());
         assertTrue(t.sharingL3(0).isEmpty());
+        assertFalse(t.cachesKnown());
         assertTrue(t.unknowns().stream().anyMatch(u -> u.startsWith("caches of CPUs 0-1")), t.unknowns().toString());
         assertEquals(3, t.cpu(1).packageId());
     }

@@ -77,8 +77,8 @@ public final class TopologyCommand implements Callable<Integer>
         sb.append("Counts: ")
             .append(t.count(ObjectType.PACKAGE)).append(" package(s), ")
             .append(t.count(ObjectType.NUMA_NODE)).append(" NUMA node(s), ")
-            .append(t.count(ObjectType.L3_CACHE)).append(" L3, ")
-            .append(t.count(ObjectType.L2_CACHE)).append(" L2, ")
+            .append(t.cachesKnown() ? t.count(ObjectType.L3_CACHE) + " L3, " : "L3 unknown, ")
+            .append(t.cachesKnown() ? t.count(ObjectType.L2_CACHE) + " L2, " : "L2 unknown, ")
             .append(t.count(ObjectType.CORE)).append(" core(s), ")
             .append(t.online().size()).append(" PU(s); usable: ")
             .append(t.usableCores().size()).append(" core(s), ")
@@ -107,7 +107,7 @@ public final class TopologyCommand implements Callable<Integer>
     /**
      * @param t a topology.
      * @return one JSON object: {@code fsroot}, {@code cpus} (one entry per CPU present), {@code summary}
-     *         (counts) and {@code unknowns}.
+     *         (counts; -1 where unknown), {@code allowedSource} and {@code unknowns}.
      */
     static String toJson(final Topology t)
     {
@@ -135,8 +135,8 @@ public final class TopologyCommand implements Callable<Integer>
             .field("usable", t.usable().size())
             .field("packages", t.count(ObjectType.PACKAGE))
             .field("numaNodes", t.count(ObjectType.NUMA_NODE))
-            .field("l3Caches", t.count(ObjectType.L3_CACHE))
-            .field("l2Caches", t.count(ObjectType.L2_CACHE))
+            .field("l3Caches", t.cachesKnown() ? t.count(ObjectType.L3_CACHE) : -1)
+            .field("l2Caches", t.cachesKnown() ? t.count(ObjectType.L2_CACHE) : -1)
             .field("cores", t.count(ObjectType.CORE))
             .field("usableCores", t.usableCores().size())
             .field("kinds", t.kinds().size())
