@@ -1,0 +1,353 @@
+package dev.ferry.idle;
+
+import org.agrona.concurrent.IdleStrategy;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Ferry's adaptive throttling: an idle poller steps down from {@link IdleLevel#SPIN} through
+ * {@link IdleLevel#PAUSE} and {@link IdleLevel#YIELD} to {@link IdleLevel#PARK} with periods that double from the
+ * machine's real park granularity up to a maximum; the first poll that finds work puts it back to
+ * {@link IdleLevel#WORKING}. It is the software stand-in for throttling the clock of a core that is mostly polling.
+ *
+ * <p>The steps come from an {@link IdleCalibration}: the pause phase lasts about as long as one real park
+ * (spinning longer than a wake-up costs cannot pay, the classic 2-competitive rule), and the first park period is
+ * the park granularity, since asking for less sleeps that long anyway.
+ *
+ * <p>It tracks its duty cycle: the time it spent at each idle level (measured with {@link System#nanoTime()} from
+ * the end of the spin phase on, so a poller that finds work within its spins pays for no clock read; spin time is
+ * the spin count times one idle loop's calibrated cost) and the number of idle calls at each level.
+ *
+ * <p>Threading: {@link #idle(int)}, {@link #idle()} and {@link #reset()} belong to the one polling thread that
+ * owns the instance, as with every Agrona {@link IdleStrategy}. {@link #level()}, {@link #nanosAt(IdleLevel)},
+ * {@link #callsAt(IdleLevel)} and {@link #dutyCycle()} may be read from any thread while it runs.
+ */
+public final class AdaptiveIdleStrategy implements IdleStrategy
+{
+    private static final VarHandle LEVEL;
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    static
+    {
+        try
+        {
+            LEVEL = MethodHandles.lookup().findVarHandle(AdaptiveIdleStrategy.class, "level", int.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    private static final int WORKING = IdleLevel.WORKING.ordinal();
+    private static final int SPIN = IdleLevel.SPIN.ordinal();
+    private static final int PAUSE = IdleLevel.PAUSE.ordinal();
+    private static final int YIELD = IdleLevel.YIELD.ordinal();
+    private static final int PARK = IdleLevel.PARK.ordinal();
+
+    private final int maxSpins;
+    private final int maxPauses;
+    private final int maxYields;
+    private final long minParkNs;
+    private final long maxParkNs;
+    private final double spinNs;
+    private final long createdNs = System.nanoTime();
+
+    // Owned by the idling thread; others read them through the VarHandles.
+    private int level = WORKING;
+    private int count;
+    private long parkNs;
+    private long phaseStartNs;
+    private final long[] nanos = new long[IdleLevel.values().length];
+    private final long[] calls = new long[IdleLevel.values().length];
+
+    /**
+     * An adaptive strategy calibrated for this machine with {@link IdleCalibration#machine()}, parking at most
+     * 1 ms at a time.
+     */
+    public AdaptiveIdleStrategy()
+    {
+        this(IdleCalibration.machine(), 1_000_000L);
+    }
+
+    /**
+     * An adaptive strategy whose steps follow a calibration.
+     *
+     * @param calibration what idling costs on the target machine.
+     * @param maxParkNs   the longest single park, at least the calibration's park granularity: the worst
+     *                    latency this strategy adds to a message that arrives while it sleeps.
+     */
+    public AdaptiveIdleStrategy(final IdleCalibration calibration, final long maxParkNs)
+    {
+        this(
+            20,
+            (int)Math.max(16, Math.min(1_000_000, calibration.parkGranularityNs() / calibration.pauseNs())),
+            8,
+            calibration.parkGranularityNs(),
+            maxParkNs,
+            calibration.spinNs());
+    }
+
+    /**
+     * An adaptive strategy with explicit steps.
+     *
+     * @param maxSpins  idle calls that re-poll at once before pausing; at least 0.
+     * @param maxPauses idle calls that pause once each before yielding; at least 0.
+     * @param maxYields idle calls that yield once each before parking; at least 0.
+     * @param minParkNs the first park period; positive.
+     * @param maxParkNs the longest park period; at least {@code minParkNs}.
+     * @param spinNs    the estimated cost of one idle call in the spin phase, for the time accounting.
+     */
+    public AdaptiveIdleStrategy(
+        final int maxSpins,
+        final int maxPauses,
+        final int maxYields,
+        final long minParkNs,
+        final long maxParkNs,
+        final double spinNs)
+    {
+        if (maxSpins < 0 || maxPauses < 0 || maxYields < 0)
+        {
+            throw new IllegalArgumentException("maxSpins, maxPauses and maxYields must be 0 or more; got "
+                + maxSpins + ", " + maxPauses + ", " + maxYields);
+        }
+        if (minParkNs <= 0 || maxParkNs < minParkNs)
+        {
+            throw new IllegalArgumentException("need 0 < minParkNs <= maxParkNs; got minParkNs=" + minParkNs
+                + ", maxParkNs=" + maxParkNs + " (maxParkNs must be at least the park granularity)");
+        }
+        this.maxSpins = maxSpins;
+        this.maxPauses = maxPauses;
+        this.maxYields = maxYields;
+        this.minParkNs = minParkNs;
+        this.maxParkNs = maxParkNs;
+        this.spinNs = spinNs;
+        this.parkNs = minParkNs;
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void idle(final int workCount)
+    {
+        if (workCount > 0)
+        {
+            reset();
+        }
+        else
+        {
+            idle();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void idle()
+    {
+        final int level = this.level;
+        if (level <= SPIN)
+        {
+            if (level == WORKING)
+            {
+                setLevel(SPIN);
+                count = 0;
+            }
+            if (count < maxSpins)
+            {
+                count++;
+                return;
+            }
+            endSpinPhase();
+        }
+        if (this.level == PAUSE)
+        {
+            if (count < maxPauses)
+            {
+                count++;
+                Thread.onSpinWait();
+                return;
+            }
+            enter(PAUSE, YIELD, System.nanoTime());
+        }
+        if (this.level == YIELD)
+        {
+            if (count < maxYields)
+            {
+                count++;
+                Thread.yield();
+                return;
+            }
+            enter(YIELD, PARK, System.nanoTime());
+        }
+        final long parkFor = parkNs;
+        LockSupport.parkNanos(parkFor);
+        final long now = System.nanoTime();
+        add(PARK, now - phaseStartNs, 1);
+        phaseStartNs = now;
+        parkNs = Math.min(maxParkNs, parkFor << 1);
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public void reset()
+    {
+        final int level = this.level;
+        if (level != WORKING)
+        {
+            if (level == SPIN)
+            {
+                add(SPIN, (long)(count * spinNs), count);
+            }
+            else if (level != PARK)
+            {
+                add(level, System.nanoTime() - phaseStartNs, count);
+            }
+            setLevel(WORKING);
+            count = 0;
+            parkNs = minParkNs;
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public String alias()
+    {
+        return "ferry-adaptive";
+    }
+
+    private void endSpinPhase()
+    {
+        add(SPIN, (long)(count * spinNs), count);
+        count = 0;
+        phaseStartNs = System.nanoTime();
+        setLevel(PAUSE);
+    }
+
+    private void enter(final int from, final int to, final long now)
+    {
+        add(from, now - phaseStartNs, count);
+        count = 0;
+        phaseStartNs = now;
+        setLevel(to);
+    }
+
+    private void add(final int level, final long nanos, final long calls)
+    {
+        LONGS.setOpaque(this.nanos, level, (long)LONGS.getOpaque(this.nanos, level) + nanos);
+        LONGS.setOpaque(this.calls, level, (long)LONGS.getOpaque(this.calls, level) + calls);
+    }
+
+    private void setLevel(final int level)
+    {
+        LEVEL.setOpaque(this, level);
+    }
+
+    /**
+     * @return the level the owning thread is at now; readable from any thread.
+     */
+    public IdleLevel level()
+    {
+        return IdleLevel.of((int)LEVEL.getOpaque(this));
+    }
+
+    /**
+     * Time spent at one idle level so far; the phase in progress is counted when it ends.
+     *
+     * @param level an idle level; {@link IdleLevel#WORKING} is not tracked here and reads 0.
+     * @return nanoseconds spent idling at that level.
+     */
+    public long nanosAt(final IdleLevel level)
+    {
+        return (long)LONGS.getOpaque(nanos, level.ordinal());
+    }
+
+    /**
+     * @param level an idle level.
+     * @return idle calls made at that level so far (parks count one each).
+     */
+    public long callsAt(final IdleLevel level)
+    {
+        return (long)LONGS.getOpaque(calls, level.ordinal());
+    }
+
+    /**
+     * @return nanoseconds idled at every level together.
+     */
+    public long idleNanos()
+    {
+        long sum = 0;
+        for (final IdleLevel l : IdleLevel.values())
+        {
+            sum += nanosAt(l);
+        }
+        return sum;
+    }
+
+    /**
+     * The fraction of its life the owning thread spent not idling, from creation until now: 1.0 for a poller that
+     * always finds work, near 0 for one that mostly sleeps.
+     *
+     * @return the duty cycle, between 0 and 1.
+     */
+    public double dutyCycle()
+    {
+        final long elapsed = System.nanoTime() - createdNs;
+        return elapsed <= 0 ? 1.0 : Math.max(0.0, Math.min(1.0, 1.0 - idleNanos() / (double)elapsed));
+    }
+
+    /**
+     * @return how many idle calls re-poll at once before pausing.
+     */
+    public int maxSpins()
+    {
+        return maxSpins;
+    }
+
+    /**
+     * @return how many idle calls pause before yielding.
+     */
+    public int maxPauses()
+    {
+        return maxPauses;
+    }
+
+    /**
+     * @return how many idle calls yield before parking.
+     */
+    public int maxYields()
+    {
+        return maxYields;
+    }
+
+    /**
+     * @return the first park period in nanoseconds.
+     */
+    public long minParkNs()
+    {
+        return minParkNs;
+    }
+
+    /**
+     * @return the longest park period in nanoseconds.
+     */
+    public long maxParkNs()
+    {
+        return maxParkNs;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "AdaptiveIdleStrategy{spins=" + maxSpins + ", pauses=" + maxPauses + ", yields=" + maxYields
+            + ", park=" + minParkNs + ".." + maxParkNs + " ns, level=" + level() + "}";
+    }
+}

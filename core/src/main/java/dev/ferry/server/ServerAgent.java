@@ -1,0 +1,135 @@
+package dev.ferry.server;
+
+import dev.ferry.Handler;
+import dev.ferry.counters.AgentCounters;
+import dev.ferry.mover.MoverAgent;
+import dev.ferry.ring.ClientRings;
+import dev.ferry.ring.Slot;
+import org.agrona.concurrent.Agent;
+import org.jctools.queues.MessagePassingQueue;
+import org.jctools.queues.MpscArrayQueue;
+
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Serves one service: drains its MPSC request ring in bounded batches, runs the handler on each slot, and sends
+ * each slot back, straight to its client's completion ring (DIRECT, BLOCKING) or to the reply ring of the client's
+ * mover (MOVER). A handler that throws fails that call alone.
+ *
+ * <p>Threading: {@link #doWork()} runs on the server's own thread only; {@link #requests()} is shared with the
+ * producers (clients or movers); {@link #counters()} may be read from any thread.
+ */
+public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Slot>
+{
+    private final int serviceId;
+    private final Handler handler;
+    private final MpscArrayQueue<Slot> requests;
+    private final int batchLimit;
+    private final MoverAgent[] movers;
+    private final boolean unparkCallers;
+    private final AgentCounters counters;
+
+    /**
+     * @param serviceId     the service's id.
+     * @param handler       the service's handler.
+     * @param ringCapacity  entries in the request ring; a power of two.
+     * @param batchLimit    most calls handled per duty cycle.
+     * @param movers        the kernel's movers in MOVER mode, to route replies through; null in other modes.
+     * @param unparkCallers whether to unpark each caller after posting its reply (BLOCKING mode).
+     */
+    public ServerAgent(
+        final int serviceId,
+        final Handler handler,
+        final int ringCapacity,
+        final int batchLimit,
+        final MoverAgent[] movers,
+        final boolean unparkCallers)
+    {
+        this.serviceId = serviceId;
+        this.handler = handler;
+        this.requests = new MpscArrayQueue<>(ringCapacity);
+        this.batchLimit = batchLimit;
+        this.movers = movers;
+        this.unparkCallers = unparkCallers;
+        this.counters = new AgentCounters("server-" + serviceId);
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public int doWork()
+    {
+        final int n = requests.drain(this, batchLimit);
+        if (n == 0)
+        {
+            counters.onEmptyPoll();
+        }
+        else
+        {
+            counters.onBatch(n);
+            if (movers == null)
+            {
+                counters.onCompletions(n);
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Handles one call and sends it back. Server thread only.
+     *
+     * @param slot the call.
+     */
+    @Override
+    public void accept(final Slot slot)
+    {
+        slot.serve(handler);
+        final ClientRings client = slot.client();
+        if (movers != null)
+        {
+            movers[client.moverIndex()].postReply(slot);
+        }
+        else
+        {
+            client.complete(slot);
+            if (unparkCallers)
+            {
+                LockSupport.unpark(client.owner());
+            }
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     */
+    @Override
+    public String roleName()
+    {
+        return counters.name();
+    }
+
+    /**
+     * @return the service's id.
+     */
+    public int serviceId()
+    {
+        return serviceId;
+    }
+
+    /**
+     * @return the request ring: many producers (clients or movers), this server the one consumer.
+     */
+    public MpscArrayQueue<Slot> requests()
+    {
+        return requests;
+    }
+
+    /**
+     * @return this server's counters.
+     */
+    public AgentCounters counters()
+    {
+        return counters;
+    }
+}
