@@ -1,0 +1,234 @@
+package dev.ferry;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Closing drains calls in flight or fails each one explicitly with {@link Status#CLOSED}; no call is lost or
+ * completed twice, and no agent thread outlives close.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CloseTest
+{
+    private static Kernel slowKernel(final Mode mode, final long handlerMillis)
+    {
+        return Kernel.builder()
+            .mode(mode)
+            .clientCapacity(64)
+            .serverBatch(1) // a server finishes its batch before it stops: one call per batch stops it promptly
+            .service(0, (msg, len) ->
+            {
+                Thread.sleep(handlerMillis);
+                return len;
+            })
+            .build()
+            .start();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"BLOCKING", "DIRECT", "MOVER"})
+    void closeFailsWhatItCannotDrainAndLosesNothing(final Mode mode)
+    {
+        final Kernel kernel = slowKernel(mode, 2);
+        final Client client = kernel.newClient();
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+        for (int i = 0; i < 50; i++)
+        {
+            request.putLong(0, i);
+            client.submit(0, request, 0, 8);
+        }
+        client.flush();
+        assertFalse(kernel.close(Duration.ofMillis(20)), "50 calls of 2 ms cannot drain in 20 ms");
+        assertNoAgentAlive(kernel);
+
+        final BitSet seen = new BitSet();
+        final int[] ok = {0};
+        final int[] closed = {0};
+        while (client.inFlight() > 0)
+        {
+            client.await(c ->
+            {
+                assertFalse(seen.get((int)c.id()), "call " + c.id() + " completed twice");
+                seen.set((int)c.id());
+                if (c.status() == Status.OK)
+                {
+                    ok[0]++;
+                    assertEquals(c.id(), c.buffer().getLong(0));
+                }
+                else
+                {
+                    assertEquals(Status.CLOSED, c.status());
+                    closed[0]++;
+                }
+            }, 64);
+        }
+        assertEquals(50, seen.cardinality());
+        assertTrue(closed[0] > 0, "some calls were failed with CLOSED");
+        assertTrue(ok[0] > 0, "some calls were handled while draining");
+
+        final IllegalStateException ex =
+            assertThrows(IllegalStateException.class, () -> client.submit(0, request, 0, 8));
+        assertTrue(ex.getMessage().contains("closed"), ex.getMessage());
+        assertThrows(IllegalStateException.class, kernel::newClient);
+        assertTrue(kernel.close(Duration.ZERO), "close is idempotent");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void closeDrainsCallsInFlightWhenGivenTime(final Mode mode)
+    {
+        final Kernel kernel = slowKernel(mode, 1);
+        final Client client = kernel.newClient();
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+        for (int i = 0; i < 20; i++)
+        {
+            client.submit(0, request, 0, 8);
+        }
+        client.flush();
+        assertTrue(kernel.close(Duration.ofSeconds(10)));
+        assertNoAgentAlive(kernel);
+        final int[] ok = {0};
+        while (client.inFlight() > 0)
+        {
+            client.await(c ->
+            {
+                assertEquals(Status.OK, c.status());
+                ok[0]++;
+            }, 64);
+        }
+        assertEquals(20, ok[0]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void stagedButUnflushedCallsFailWithClosed(final Mode mode)
+    {
+        final Kernel kernel = slowKernel(mode, 0);
+        final Client client = kernel.newClient();
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+        client.submit(0, request, 0, 8);
+        client.submit(0, request, 0, 8);
+        kernel.close();
+        assertEquals(0, client.flush(), "nothing is published after close");
+        final int[] closed = {0};
+        while (client.inFlight() > 0)
+        {
+            client.await(c ->
+            {
+                assertEquals(Status.CLOSED, c.status());
+                closed[0]++;
+            }, 64);
+        }
+        assertEquals(2, closed[0]);
+    }
+
+    /** A client keeps calling while another thread closes: every call it made is accounted for exactly once. */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void closeRacingWithSubmitsLosesNothing(final Mode mode) throws Exception
+    {
+        final Kernel kernel = slowKernel(mode, 0);
+        final AtomicLong submitted = new AtomicLong();
+        final AtomicLong completed = new AtomicLong();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final CountDownLatch started = new CountDownLatch(1);
+        final Thread caller = new Thread(() ->
+        {
+            try
+            {
+                final Client client = kernel.newClient();
+                final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+                final BitSet seen = new BitSet();
+                final CompletionHandler count = c ->
+                {
+                    if (seen.get((int)c.id()))
+                    {
+                        throw new AssertionError("call " + c.id() + " completed twice");
+                    }
+                    seen.set((int)c.id());
+                    completed.incrementAndGet();
+                };
+                started.countDown();
+                while (true)
+                {
+                    try
+                    {
+                        for (int i = 0; i < 8; i++)
+                        {
+                            if (client.submit(0, request, 0, 8) != Client.BACK_PRESSURE)
+                            {
+                                submitted.incrementAndGet();
+                            }
+                        }
+                    }
+                    catch (final IllegalStateException closed)
+                    {
+                        break;
+                    }
+                    client.flush();
+                    client.poll(count, 64);
+                }
+                while (client.inFlight() > 0)
+                {
+                    client.await(count, 64);
+                }
+            }
+            catch (final Throwable t)
+            {
+                failure.set(t);
+            }
+        }, "racing-caller");
+        caller.start();
+        started.await();
+        Thread.sleep(50);
+        kernel.close(Duration.ofMillis(5));
+        caller.join(30_000);
+        assertFalse(caller.isAlive(), "the caller finished after close");
+        if (failure.get() != null)
+        {
+            throw new AssertionError(failure.get());
+        }
+        assertTrue(submitted.get() > 0);
+        assertEquals(submitted.get(), completed.get(), "every submitted call completed exactly once");
+        assertNoAgentAlive(kernel);
+    }
+
+    @Test
+    void closeBeforeStartAndCloseTwiceAreHarmless()
+    {
+        final Kernel kernel = Kernel.builder().service(0, (m, l) -> l).build();
+        kernel.close();
+        kernel.close();
+        assertThrows(IllegalStateException.class, kernel::start);
+    }
+
+    static void assertNoAgentAlive(final Kernel kernel)
+    {
+        for (final Thread t : kernel.agentThreads())
+        {
+            assertFalse(t.isAlive(), t.getName() + " outlived close()");
+        }
+        for (final Thread t : Thread.getAllStackTraces().keySet())
+        {
+            if (t.getName().startsWith("ferry-") && t.isAlive() && kernel.agentThreads().contains(t))
+            {
+                throw new AssertionError(t.getName() + " outlived close()");
+            }
+        }
+    }
+}
