@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     description = "Ferry's measurements and tools: the machine's topology, and (to come) reports and models.",
     subcommands = {
         TopologyCommand.class,
+        JmhCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FerryBench implements Runnable
