@@ -37,6 +37,8 @@ public final class Client implements AutoCloseable
     public static final long BACK_PRESSURE = -1;
 
     private static final Object SYNC = new Object();
+    /** A synchronous call whose reply was taken from its slot before the slot came back through the ring. */
+    private static final Object RETIRED = new Object();
 
     private final Kernel kernel;
     private final Mode mode;
@@ -52,8 +54,11 @@ public final class Client implements AutoCloseable
     private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
 
     private final Slot[] free;
+    private final boolean[] slotInFlight;
+    private final Object[] attachments;
     private int freeCount;
     private int inFlight;
+    private int retired;
     private int handlerCalls;
     private boolean heldBack;
     private long nextId;
@@ -88,6 +93,8 @@ public final class Client implements AutoCloseable
         this.counters.idleStrategy(idle);
         final Slot[] slots = rings.slots();
         this.free = new Slot[slots.length];
+        this.slotInFlight = new boolean[slots.length];
+        this.attachments = new Object[slots.length];
         for (int i = slots.length - 1; i >= 0; i--)
         {
             free[freeCount++] = slots[i];
@@ -158,6 +165,7 @@ public final class Client implements AutoCloseable
         }
         final Slot slot = free[--freeCount];
         slot.prepare(nextId++, serviceId, request, offset, length);
+        slotInFlight[slot.index()] = true;
         if (!sq.stage(slot))
         {
             // Cannot happen: the ring has as many entries as the pool has slots.
@@ -188,7 +196,6 @@ public final class Client implements AutoCloseable
             case MOVER:
                 if (published > 0)
                 {
-                    rings.addPublished(published);
                     counters.onBatch(published);
                 }
                 return published;
@@ -240,7 +247,6 @@ public final class Client implements AutoCloseable
         }
         if (forwarded > 0)
         {
-            rings.addPublished(forwarded);
             counters.onBatch(forwarded);
         }
         return forwarded;
@@ -263,7 +269,6 @@ public final class Client implements AutoCloseable
         }
         if (ran > 0)
         {
-            rings.addPublished(ran);
             counters.onBatch(ran);
             counters.onCompletions(ran);
         }
@@ -322,7 +327,7 @@ public final class Client implements AutoCloseable
         for (int i = 0; i < slots.length && n < limit; i++)
         {
             final Slot slot = slots[i];
-            if (slot.inFlight())
+            if (slotInFlight[i])
             {
                 slot.fail(Status.CLOSED, new IllegalStateException("kernel closed before the call was handled"));
                 deliver(slot);
@@ -335,10 +340,15 @@ public final class Client implements AutoCloseable
     private void deliver(final Slot slot)
     {
         inFlight--;
-        final Object attachment = slot.attachment();
+        final int index = slot.index();
+        final Object attachment = attachments[index];
         try
         {
-            if (attachment == null)
+            if (attachment == RETIRED)
+            {
+                retired--;
+            }
+            else if (attachment == null)
             {
                 handlerCalls--;
                 final CompletionHandler handler = currentHandler;
@@ -350,24 +360,7 @@ public final class Client implements AutoCloseable
             }
             else if (attachment == SYNC)
             {
-                syncDone = true;
-                syncStatus = slot.status();
-                syncFailure = slot.failure();
-                syncLength = slot.length();
-                if (syncStatus == Status.OK && syncReply != null)
-                {
-                    if (syncLength > syncReply.capacity() - syncReplyOffset)
-                    {
-                        syncStatus = Status.FAILED;
-                        syncFailure = new IllegalArgumentException("reply of " + syncLength
-                            + " bytes does not fit the reply buffer of " + syncReply.capacity()
-                            + " bytes from offset " + syncReplyOffset);
-                    }
-                    else
-                    {
-                        syncReply.putBytes(syncReplyOffset, slot.buffer(), 0, syncLength);
-                    }
-                }
+                takeSyncResult(slot);
             }
             else
             {
@@ -388,7 +381,31 @@ public final class Client implements AutoCloseable
         finally
         {
             slot.released();
+            slotInFlight[index] = false;
+            attachments[index] = null;
             free[freeCount++] = slot;
+        }
+    }
+
+    private void takeSyncResult(final Slot slot)
+    {
+        syncDone = true;
+        syncStatus = slot.status();
+        syncFailure = slot.failure();
+        syncLength = slot.length();
+        if (syncStatus == Status.OK && syncReply != null)
+        {
+            if (syncLength > syncReply.capacity() - syncReplyOffset)
+            {
+                syncStatus = Status.FAILED;
+                syncFailure = new IllegalArgumentException("reply of " + syncLength
+                    + " bytes does not fit the reply buffer of " + syncReply.capacity()
+                    + " bytes from offset " + syncReplyOffset);
+            }
+            else
+            {
+                syncReply.putBytes(syncReplyOffset, slot.buffer(), 0, syncLength);
+            }
         }
     }
 
@@ -404,7 +421,7 @@ public final class Client implements AutoCloseable
     public int await(final CompletionHandler handler, final int limit)
     {
         checkOwner();
-        if (inFlight == 0)
+        if (inFlight - retired == 0)
         {
             throw new IllegalStateException("client " + rings.clientId() + " has no call in flight to await");
         }
@@ -454,7 +471,7 @@ public final class Client implements AutoCloseable
                 waitOnce();
             }
         }
-        slot.attachment(SYNC);
+        attachments[slot.index()] = SYNC;
         syncReply = reply;
         syncReplyOffset = replyOffset;
         syncDone = false;
@@ -463,12 +480,30 @@ public final class Client implements AutoCloseable
         idle.reset();
         try
         {
+            // Watch the call's own slot: its status is written just before the slot is posted back, so the reply is
+            // seen one cache-line transfer earlier than through the completion ring. The slot itself is recycled
+            // when its ring entry is consumed, by this or a later poll.
+            int rounds = 0;
             while (!syncDone)
             {
-                if (pollOnce(free.length) == 0)
+                if (slot.ended())
+                {
+                    takeSyncResult(slot);
+                    attachments[slot.index()] = RETIRED;
+                    retired++;
+                }
+                else if (((++rounds & 31) == 0 || heldBack || kernel.isTerminated()) && pollOnce(free.length) > 0)
+                {
+                    rounds = 0;
+                }
+                else
                 {
                     waitOnce();
                 }
+            }
+            if (retired > 0)
+            {
+                cq.drain(deliver, free.length);
             }
         }
         finally
@@ -504,7 +539,7 @@ public final class Client implements AutoCloseable
                 + " slots of client " + rings.clientId() + " are in flight; wait for some replies first"));
         }
         final CallFuture future = new CallFuture(this);
-        slot.attachment(future);
+        attachments[slot.index()] = future;
         flush();
         return future;
     }
@@ -561,7 +596,7 @@ public final class Client implements AutoCloseable
     public int inFlight()
     {
         checkOwner();
-        return inFlight;
+        return inFlight - retired;
     }
 
     /**
@@ -591,7 +626,8 @@ public final class Client implements AutoCloseable
     }
 
     /**
-     * @return this client's counters: calls and batches published, back-pressure events; readable from any thread.
+     * @return this client's counters, readable from any thread: calls handed to the kernel (published to the mover,
+     * forwarded to servers, or run inline), batches, back-pressure events.
      */
     public AgentCounters counters()
     {
@@ -629,10 +665,18 @@ public final class Client implements AutoCloseable
         {
             return;
         }
-        if (inFlight > 0)
+        if (inFlight - retired > 0)
         {
-            throw new IllegalStateException("client " + rings.clientId() + " has " + inFlight
+            throw new IllegalStateException("client " + rings.clientId() + " has " + (inFlight - retired)
                 + " calls in flight; poll or await their completions before closing it");
+        }
+        while (retired > 0)
+        {
+            // Replies already taken from their slots: their ring entries are on the way; recycle them.
+            if (pollOnce(free.length) == 0)
+            {
+                Thread.onSpinWait();
+            }
         }
         closed = true;
         kernel.detach(this);

@@ -14,6 +14,7 @@ import dev.ferry.ring.SubmissionRing;
 import dev.ferry.server.ServerAgent;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -223,7 +224,7 @@ public final class Kernel implements AutoCloseable
         {
             if (clients.remove(client))
             {
-                retiredPublished += client.rings().published();
+                retiredPublished += client.counters().calls();
                 if (mode == Mode.MOVER)
                 {
                     movers[client.rings().moverIndex()].removeClient(client.rings());
@@ -304,10 +305,13 @@ public final class Kernel implements AutoCloseable
             {
                 completed += m.counters().completions();
             }
+            // Completions first, then publications: a completion's publication happened before it, so the comparison
+            // can only err towards waiting longer.
+            VarHandle.fullFence();
             long published = retiredPublished;
             for (final Client c : clients)
             {
-                published += c.rings().published();
+                published += c.counters().calls();
             }
             if (completed >= published)
             {

@@ -208,6 +208,60 @@ class CloseTest
         assertNoAgentAlive(kernel);
     }
 
+    /** A synchronous call waiting behind a busy server is failed with CLOSED by close, not left hanging. */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"BLOCKING", "DIRECT", "MOVER"})
+    void waitingSyncCallFailsWithClosed(final Mode mode) throws Exception
+    {
+        final CountDownLatch inHandler = new CountDownLatch(1);
+        final Kernel kernel = Kernel.builder()
+            .mode(mode)
+            .serverBatch(1)
+            .service(0, (msg, len) ->
+            {
+                if (msg.getLong(0) == 1)
+                {
+                    inHandler.countDown();
+                    Thread.sleep(300);
+                }
+                return len;
+            })
+            .build()
+            .start();
+        final AtomicReference<Object> first = new AtomicReference<>();
+        final AtomicReference<Object> second = new AtomicReference<>();
+        final Thread a = new Thread(() -> first.set(callOnce(kernel, 1)), "caller-a");
+        final Thread b = new Thread(() -> second.set(callOnce(kernel, 2)), "caller-b");
+        a.start();
+        inHandler.await();
+        b.start();
+        Thread.sleep(50);
+        kernel.close(Duration.ZERO);
+        a.join(10_000);
+        b.join(10_000);
+        assertEquals(8, first.get(), "the call already in its handler finishes");
+        assertTrue(second.get() instanceof CallFailedException, "the queued call fails: " + second.get());
+        assertEquals(Status.CLOSED, ((CallFailedException)second.get()).status());
+        assertNoAgentAlive(kernel);
+    }
+
+    private static Object callOnce(final Kernel kernel, final long value)
+    {
+        try
+        {
+            final Client client = kernel.newClient();
+            final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+            request.putLong(0, value);
+            final int length = client.call(0, request, 0, 8, request, 0);
+            assertEquals(0, client.inFlight(), "a finished call is not in flight");
+            return length;
+        }
+        catch (final Throwable t)
+        {
+            return t;
+        }
+    }
+
     @Test
     void closeBeforeStartAndCloseTwiceAreHarmless()
     {

@@ -2,40 +2,26 @@ package dev.ferry.ring;
 
 import org.jctools.queues.MpscArrayQueue;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * What the kernel's agents see of one client: its submission ring (read by its mover), its completion ring (written
  * by servers or its mover), its owning thread (unparked in BLOCKING mode) and its pool of slots.
  *
  * <p>Threading: the fields are final. The submission ring has the client's thread as its producer; the completion
- * ring is multi-producer and its one consumer is the client's thread. {@link #published()} is written only by the
- * client's thread and readable by any. Internal to Ferry.
+ * ring is multi-producer and its one consumer is the client's thread. The slots live in one cache-line-aligned
+ * block of direct memory, freed with the client. Internal to Ferry.
  */
 public final class ClientRings
 {
-    private static final VarHandle PUBLISHED;
-
-    static
-    {
-        try
-        {
-            PUBLISHED = MethodHandles.lookup().findVarHandle(ClientRings.class, "published", long.class);
-        }
-        catch (final ReflectiveOperationException ex)
-        {
-            throw new ExceptionInInitializerError(ex);
-        }
-    }
-
     private final int clientId;
     private final int moverIndex;
     private final Thread owner;
     private final SubmissionRing submissions;
     private final MpscArrayQueue<Slot> completions;
     private final Slot[] slots;
-    private long published;
+    private final UnsafeBuffer memory;
 
     /**
      * @param clientId   the client's id within its kernel.
@@ -53,9 +39,11 @@ public final class ClientRings
         // Every slot in flight fits at once, so posting a completion never fails.
         this.completions = new MpscArrayQueue<>(capacity);
         this.slots = new Slot[capacity];
+        final int stride = Slot.stride(slotBytes);
+        this.memory = new UnsafeBuffer(BufferUtil.allocateDirectAligned(stride * capacity, Slot.ALIGNMENT));
         for (int i = 0; i < capacity; i++)
         {
-            slots[i] = new Slot(this, i, slotBytes);
+            slots[i] = new Slot(this, i, memory, i * stride, slotBytes);
         }
     }
 
@@ -119,23 +107,5 @@ public final class ClientRings
             // Cannot happen: the ring holds as many entries as the client has slots.
             throw new IllegalStateException("completion ring of client " + clientId + " is full; " + slot);
         }
-    }
-
-    /**
-     * Client thread only: counts calls handed to the kernel.
-     *
-     * @param n how many more.
-     */
-    public void addPublished(final int n)
-    {
-        PUBLISHED.setRelease(this, published + n);
-    }
-
-    /**
-     * @return calls this client has handed to the kernel so far; any thread.
-     */
-    public long published()
-    {
-        return (long)PUBLISHED.getAcquire(this);
     }
 }

@@ -12,40 +12,60 @@ import org.agrona.concurrent.UnsafeBuffer;
  * fixed pool of slots; a slot travels by reference through the rings and comes back to its client, so nothing is
  * allocated per call.
  *
+ * <p>Layout: everything a call writes lives in one region of the client's cache-line-aligned slot memory, a
+ * {@value #HEADER_BYTES}-byte header (id, service, length, status) followed by the payload, so a small call moves one
+ * cache line to the server and the same line back; regions are {@value #ALIGNMENT}-byte aligned so neighbouring slots
+ * never share a line (nor an adjacent-line prefetch pair). The {@code Slot} object itself is immutable after
+ * construction except for the rare failure reference, so reading it costs no transfer.
+ *
  * <p>Threading: a slot belongs to exactly one thread at a time, and ownership moves only through a ring's
  * release-publish and acquire-consume: the client fills it and publishes it, a mover may carry it, a server handles
  * it and publishes it back, and the client consumes it from its completion ring. Whoever holds it may read and write
- * it with plain accesses. The {@code clientState}/attachment fields are only ever touched by the owning client.
- * Internal to Ferry: applications see slots only as {@link Completion}s.
+ * it with plain accesses. Internal to Ferry: applications see slots only as {@link Completion}s.
  */
 public final class Slot implements Completion
 {
-    /** Bytes kept free on each side of a slot's payload so neighbouring slots do not share cache lines. */
-    public static final int PAD = 64;
+    /** Bytes of header before the payload: id (8), service id (4), length (4), status (4), reserved (12). */
+    public static final int HEADER_BYTES = 32;
+    /** Alignment and stride granule of slot regions: two cache lines, the adjacent-line prefetcher's unit. */
+    public static final int ALIGNMENT = 128;
+
+    private static final int ID_OFFSET = 0;
+    private static final int SERVICE_OFFSET = 8;
+    private static final int LENGTH_OFFSET = 12;
+    private static final int STATUS_OFFSET = 16;
+    private static final int NO_STATUS = -1;
+    private static final Status[] STATUSES = Status.values();
 
     private final ClientRings client;
     private final int index;
-    private final UnsafeBuffer buffer;
-
-    private long id;
-    private int serviceId;
-    private int length;
-    private Status status;
+    private final UnsafeBuffer header;
+    private final UnsafeBuffer payload;
     private Throwable failure;
-
-    private boolean inFlight;
-    private Object attachment;
 
     /**
      * @param client   the client whose pool holds the slot.
      * @param index    the slot's index in that pool.
+     * @param memory   the pool's slot memory.
+     * @param offset   where this slot's region starts in it, a multiple of {@link #ALIGNMENT} from an aligned base.
      * @param capacity payload bytes; the largest request or reply.
      */
-    public Slot(final ClientRings client, final int index, final int capacity)
+    public Slot(
+        final ClientRings client, final int index, final UnsafeBuffer memory, final int offset, final int capacity)
     {
         this.client = client;
         this.index = index;
-        this.buffer = new UnsafeBuffer(new byte[capacity + 2 * PAD], PAD, capacity);
+        this.header = new UnsafeBuffer(memory, offset, HEADER_BYTES);
+        this.payload = new UnsafeBuffer(memory, offset + HEADER_BYTES, capacity);
+    }
+
+    /**
+     * @param capacity payload bytes per slot.
+     * @return bytes between the starts of two neighbouring slot regions.
+     */
+    public static int stride(final int capacity)
+    {
+        return (HEADER_BYTES + capacity + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
     }
 
     /**
@@ -59,15 +79,13 @@ public final class Slot implements Completion
      */
     public void prepare(final long id, final int serviceId, final DirectBuffer src, final int offset, final int length)
     {
-        this.id = id;
-        this.serviceId = serviceId;
-        this.length = length;
-        this.status = null;
-        this.failure = null;
-        this.inFlight = true;
+        header.putLong(ID_OFFSET, id);
+        header.putInt(SERVICE_OFFSET, serviceId);
+        header.putInt(LENGTH_OFFSET, length);
+        header.putInt(STATUS_OFFSET, NO_STATUS);
         if (length > 0)
         {
-            buffer.putBytes(0, src, offset, length);
+            payload.putBytes(0, src, offset, length);
         }
     }
 
@@ -81,16 +99,16 @@ public final class Slot implements Completion
     {
         try
         {
-            final int replyLength = handler.onCall(buffer, length);
-            if (replyLength < 0 || replyLength > buffer.capacity())
+            final int replyLength = handler.onCall(payload, header.getInt(LENGTH_OFFSET));
+            if (replyLength < 0 || replyLength > payload.capacity())
             {
-                fail(Status.FAILED, new IllegalStateException("service " + serviceId + " returned a reply length of "
-                    + replyLength + "; it must be between 0 and the slot size " + buffer.capacity()));
+                fail(Status.FAILED, new IllegalStateException("service " + serviceId() + " returned a reply length of "
+                    + replyLength + "; it must be between 0 and the slot size " + payload.capacity()));
             }
             else
             {
-                length = replyLength;
-                status = Status.OK;
+                header.putInt(LENGTH_OFFSET, replyLength);
+                header.putIntRelease(STATUS_OFFSET, Status.OK.ordinal());
             }
         }
         catch (final Throwable t)
@@ -107,9 +125,21 @@ public final class Slot implements Completion
      */
     public void fail(final Status status, final Throwable failure)
     {
-        this.status = status;
         this.failure = failure;
-        this.length = 0;
+        header.putInt(LENGTH_OFFSET, 0);
+        header.putIntRelease(STATUS_OFFSET, status.ordinal());
+    }
+
+    /**
+     * Whether the call has ended, read with acquire semantics: once true, the reply (or failure) written before the
+     * status is visible. Lets a client that waits for one particular call watch its slot's line instead of its
+     * completion ring. Client side.
+     *
+     * @return true once the server (or the kernel closing) recorded an outcome.
+     */
+    public boolean ended()
+    {
+        return header.getIntAcquire(STATUS_OFFSET) != NO_STATUS;
     }
 
     /**
@@ -133,47 +163,18 @@ public final class Slot implements Completion
      */
     public MutableDirectBuffer message()
     {
-        return buffer;
+        return payload;
     }
 
     /**
-     * Client side only.
-     *
-     * @return whether the client has submitted this slot and not yet received its completion.
-     */
-    public boolean inFlight()
-    {
-        return inFlight;
-    }
-
-    /**
-     * Client side only: marks the slot free again.
+     * Client side only: forgets the last call's failure before the slot is reused.
      */
     public void released()
     {
-        inFlight = false;
-        attachment = null;
-        failure = null;
-    }
-
-    /**
-     * Client side only.
-     *
-     * @return what the client attached to this call, such as a future; null if nothing.
-     */
-    public Object attachment()
-    {
-        return attachment;
-    }
-
-    /**
-     * Client side only.
-     *
-     * @param attachment what to attach to this call.
-     */
-    public void attachment(final Object attachment)
-    {
-        this.attachment = attachment;
+        if (failure != null)
+        {
+            failure = null;
+        }
     }
 
     /**
@@ -182,7 +183,7 @@ public final class Slot implements Completion
     @Override
     public long id()
     {
-        return id;
+        return header.getLong(ID_OFFSET);
     }
 
     /**
@@ -191,7 +192,7 @@ public final class Slot implements Completion
     @Override
     public int serviceId()
     {
-        return serviceId;
+        return header.getInt(SERVICE_OFFSET);
     }
 
     /**
@@ -200,7 +201,8 @@ public final class Slot implements Completion
     @Override
     public Status status()
     {
-        return status;
+        final int status = header.getInt(STATUS_OFFSET);
+        return status == NO_STATUS ? null : STATUSES[status];
     }
 
     /**
@@ -209,7 +211,7 @@ public final class Slot implements Completion
     @Override
     public DirectBuffer buffer()
     {
-        return buffer;
+        return payload;
     }
 
     /**
@@ -218,7 +220,7 @@ public final class Slot implements Completion
     @Override
     public int length()
     {
-        return length;
+        return header.getInt(LENGTH_OFFSET);
     }
 
     /**
@@ -233,7 +235,7 @@ public final class Slot implements Completion
     @Override
     public String toString()
     {
-        return "Slot{client=" + client.clientId() + ", index=" + index + ", id=" + id + ", service=" + serviceId
-            + ", status=" + status + "}";
+        return "Slot{client=" + client.clientId() + ", index=" + index + ", id=" + id() + ", service=" + serviceId()
+            + ", status=" + status() + "}";
     }
 }
