@@ -1,0 +1,923 @@
+package dev.ferry.ipc;
+
+import dev.ferry.CallFailedException;
+import dev.ferry.CompletionHandler;
+import dev.ferry.Status;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A caller in another process than the kernel: the cross-process twin of {@link dev.ferry.Client}, with the same
+ * methods ({@link #submit}, {@link #flush()}, {@link #poll}, {@link #await}, {@link #call}, {@link #inFlight()},
+ * {@link #close()}) and the same {@link #BACK_PRESSURE}, {@link CompletionHandler} and {@link dev.ferry.Completion}
+ * types, so code differs from the in-process one only in how the client is obtained ({@link #attach(String)}).
+ *
+ * <p>It owns a slot of the kernel's client table, with a submission ring (MOVER mode) and a completion ring in the
+ * mapping. {@link #submit} stages a call locally; {@link #flush()} writes the staged calls into the servers' rings
+ * (DIRECT) or the submission ring (MOVER); {@link #poll} reads replies from the completion ring, handing each to the
+ * handler as a view of the ring (valid during the callback), allocating nothing on the success path.
+ *
+ * <p>Nothing is lost silently. Each call gets exactly one completion: OK with the reply, FAILED when the handler
+ * threw ({@link RemoteFailureException} carries its text), when the server died or detached (within the kernel's
+ * server timeout, 1 s by default), or when a record was corrupt; CLOSED when the kernel closed or died. A reply that
+ * arrives after its call was failed is dropped and counted ({@link #lateReplies()}).
+ *
+ * <p>Threading: a client belongs to the thread that attached it; every method but the counters throws
+ * {@link IllegalStateException} from another thread. Attach one client per calling thread.
+ */
+public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
+{
+    /** What {@link #submit} returns when all of the client's slots are in flight. */
+    public static final long BACK_PRESSURE = dev.ferry.Client.BACK_PRESSURE;
+
+    private static final byte FREE = 0;
+    private static final byte STAGED = 1;
+    private static final byte IN_FLIGHT = 2;
+    private static final byte FAILING = 3;
+    private static final Status[] STATUSES = {Status.OK, Status.FAILED, Status.CLOSED};
+
+    private final IpcMapping mapping;
+    private final IpcLayout layout;
+    private final UnsafeBuffer header;
+    private final Thread owner;
+    private final int index;
+    private final int generation;
+    private final int entry;
+    private final boolean moverMode;
+    private final int slotBytes;
+    private final int maxInFlight;
+    private final long serverTimeoutNs;
+    private final long kernelTimeoutNs;
+    private final long checkIntervalNs;
+    private final IdleStrategy idle;
+    private final Object heartbeat;
+    private final RingReader cqReader;
+    private final OneToOneRingBuffer sq;
+    private final ManyToOneRingBuffer[] serverRings;
+    private final IpcCompletion completion = new IpcCompletion();
+    private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
+
+    // Per slot.
+    private final byte[] state;
+    private final long[] callIds;
+    private final int[] services;
+    private final int[] serverGenerations;
+    private final boolean[] sync;
+    private final UnsafeBuffer staging;
+    private final int[] stagedLengths;
+    private final Status[] failStatus;
+    private final Throwable[] failures;
+    private final int[] freeSlots;
+    private int freeCount;
+
+    // Staged calls in submission order, and calls failed locally awaiting delivery.
+    private final int[] stagedQueue;
+    private int stagedHead;
+    private int stagedCount;
+    private final int[] failingQueue;
+    private int failingHead;
+    private int failingCount;
+
+    // Per service: calls in flight in submission order (slot and call id), and the last corruption epoch seen.
+    private final int[][] fifoSlots;
+    private final long[][] fifoIds;
+    private final int[] fifoHead;
+    private final int[] fifoCount;
+    private final long[] serverEpochs;
+    private long ownEpoch;
+
+    private long nextId;
+    private int inFlight;
+    private int handlerCalls;
+    private int emptyPolls;
+    private long lastCheckNs;
+    private boolean closed;
+    private boolean heldBack;
+    private String gone;
+    private Status goneStatus;
+    private CompletionHandler currentHandler;
+
+    private long lateReplies;
+    private long corruptRecords;
+
+    private boolean syncDone;
+    private Status syncStatus;
+    private Throwable syncFailure;
+    private int syncLength;
+    private MutableDirectBuffer syncReply;
+    private int syncReplyOffset;
+
+    private IpcClient(final IpcMapping mapping, final IdleStrategy idle)
+    {
+        this.mapping = mapping;
+        this.layout = mapping.layout;
+        this.header = mapping.buffer;
+        this.owner = Thread.currentThread();
+        this.idle = idle;
+        this.moverMode = layout.mover();
+        this.slotBytes = layout.slotBytes;
+        this.maxInFlight = layout.maxInFlight;
+        this.serverTimeoutNs = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
+        this.kernelTimeoutNs = header.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
+        this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
+        IpcServer.checkKernel(mapping);
+
+        int found = -1;
+        int gen = 0;
+        for (int c = 0; c < layout.maxClients && found < 0; c++)
+        {
+            final int e = layout.clientEntry(c);
+            if (header.getIntVolatile(e + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.FREE)
+            {
+                header.putLongVolatile(e + IpcLayout.ENTRY_HEARTBEAT_OFFSET, System.nanoTime());
+                if (header.compareAndSetInt(e + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.FREE, IpcLayout.ATTACHING))
+                {
+                    found = c;
+                    gen = header.getInt(e + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
+                    header.putInt(e + IpcLayout.ENTRY_GENERATION_OFFSET, gen);
+                    header.putLong(e + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
+                }
+            }
+        }
+        if (found < 0)
+        {
+            mapping.close();
+            throw new IllegalStateException("all " + layout.maxClients + " client slots of the kernel at "
+                + mapping.directory + " are taken; close some clients (a dead client's slot is reclaimed within the "
+                + "client timeout) or build the kernel with a larger maxClients");
+        }
+        this.index = found;
+        this.generation = gen;
+        this.entry = layout.clientEntry(found);
+        this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
+        this.cqReader = new RingReader(
+            new UnsafeBuffer(header, (int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER),
+            IpcLayout.REPLY_TYPE, serverTimeoutNs);
+        this.sq = moverMode ? new OneToOneRingBuffer(
+            new UnsafeBuffer(header, (int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER)) : null;
+        this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
+        this.serverEpochs = new long[layout.maxServices];
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            if (!moverMode)
+            {
+                serverRings[s] = new ManyToOneRingBuffer(new UnsafeBuffer(
+                    header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER));
+            }
+            serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
+        }
+        this.state = new byte[maxInFlight];
+        this.callIds = new long[maxInFlight];
+        this.services = new int[maxInFlight];
+        this.serverGenerations = new int[maxInFlight];
+        this.sync = new boolean[maxInFlight];
+        this.staging = new UnsafeBuffer(new byte[Math.max(1, maxInFlight * slotBytes)]);
+        this.stagedLengths = new int[maxInFlight];
+        this.failStatus = new Status[maxInFlight];
+        this.failures = new Throwable[maxInFlight];
+        this.freeSlots = new int[maxInFlight];
+        for (int i = maxInFlight - 1; i >= 0; i--)
+        {
+            freeSlots[freeCount++] = i;
+        }
+        this.stagedQueue = new int[maxInFlight];
+        this.failingQueue = new int[maxInFlight];
+        this.fifoSlots = new int[layout.maxServices][maxInFlight];
+        this.fifoIds = new long[layout.maxServices][maxInFlight];
+        this.fifoHead = new int[layout.maxServices];
+        this.fifoCount = new int[layout.maxServices];
+        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
+        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
+        this.lastCheckNs = System.nanoTime();
+    }
+
+    /**
+     * Attaches to the kernel named {@code name} ({@code /dev/shm/ferry-<name>}), with an adaptive idle strategy.
+     *
+     * @param name the kernel's name.
+     * @return the client, owned by the calling thread.
+     */
+    public static IpcClient attach(final String name)
+    {
+        return attach(IpcMapping.defaultDirectory(name), new AdaptiveIdleStrategy());
+    }
+
+    /**
+     * Attaches to the kernel whose mapping is in {@code directory}.
+     *
+     * @param directory the kernel's directory.
+     * @param idle      how {@link #await} and {@link #call} wait between polls.
+     * @return the client, owned by the calling thread.
+     */
+    public static IpcClient attach(final Path directory, final IdleStrategy idle)
+    {
+        Objects.requireNonNull(idle, "idle strategy");
+        return new IpcClient(IpcMapping.open(directory), idle);
+    }
+
+    /**
+     * Stages a call without sending it. Nothing is allocated.
+     *
+     * @param serviceId the service, from 0 to the kernel's services - 1.
+     * @param request   the request bytes, copied.
+     * @param offset    where they start.
+     * @param length    how many, at most the kernel's slot size.
+     * @return the call's id (0, 1, 2, ...), or {@link #BACK_PRESSURE} when all slots are in flight.
+     * @throws IllegalArgumentException for an unknown service, bytes outside {@code request}, or a request larger
+     *                                  than a slot.
+     * @throws IllegalStateException    after close, when the kernel closed or died, or from a thread not the owner.
+     */
+    public long submit(final int serviceId, final DirectBuffer request, final int offset, final int length)
+    {
+        final int slot = stage(serviceId, request, offset, length);
+        if (slot < 0)
+        {
+            return BACK_PRESSURE;
+        }
+        handlerCalls++;
+        return callIds[slot];
+    }
+
+    /**
+     * {@link #submit(int, DirectBuffer, int, int)} for a whole byte array.
+     *
+     * @param serviceId the service.
+     * @param request   the request bytes.
+     * @return the call's id, or {@link #BACK_PRESSURE}.
+     */
+    public long submit(final int serviceId, final byte[] request)
+    {
+        Objects.requireNonNull(request, "request is null; use an empty array for a call without payload");
+        wrapper.wrap(request);
+        return submit(serviceId, wrapper, 0, request.length);
+    }
+
+    private int stage(final int serviceId, final DirectBuffer request, final int offset, final int length)
+    {
+        checkOwner();
+        checkOpen();
+        if (serviceId < 0 || serviceId >= layout.maxServices)
+        {
+            throw new IllegalArgumentException("unknown service id " + serviceId + "; the kernel has services 0-"
+                + (layout.maxServices - 1));
+        }
+        Objects.requireNonNull(request, "request buffer is null; pass an empty buffer for a call without payload");
+        if (offset < 0 || length < 0 || (long)offset + length > request.capacity())
+        {
+            throw new IllegalArgumentException("request bytes [" + offset + ", " + ((long)offset + length)
+                + ") fall outside the request buffer of capacity " + request.capacity());
+        }
+        if (length > slotBytes)
+        {
+            throw new IllegalArgumentException("request of " + length + " bytes exceeds the kernel's slot size of "
+                + slotBytes + " bytes; build the IpcKernel with slotBytes(" + length + ") or more");
+        }
+        if (freeCount == 0)
+        {
+            return -1;
+        }
+        final int slot = freeSlots[--freeCount];
+        state[slot] = STAGED;
+        callIds[slot] = nextId++;
+        services[slot] = serviceId;
+        sync[slot] = false;
+        stagedLengths[slot] = length;
+        staging.putBytes(slot * slotBytes, request, offset, length);
+        stagedQueue[(stagedHead + stagedCount++) % maxInFlight] = slot;
+        inFlight++;
+        return slot;
+    }
+
+    /**
+     * Sends every staged call, in order: into each service's request ring (DIRECT) or the submission ring (MOVER).
+     * A full ring keeps the rest staged, in order; the next {@link #flush()} or {@link #poll} sends them on. A call
+     * to a service no server is attached to completes at once with FAILED.
+     *
+     * @return calls sent by this flush.
+     */
+    public int flush()
+    {
+        checkOwner();
+        int sent = 0;
+        heldBack = false;
+        while (stagedCount > 0)
+        {
+            final int slot = stagedQueue[stagedHead];
+            if (gone != null)
+            {
+                fail(slot, goneStatus, gone);
+            }
+            else
+            {
+                final int service = services[slot];
+                final int serverEntry = layout.serverEntry(service);
+                if (header.getIntVolatile(serverEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+                {
+                    fail(slot, Status.FAILED, "service " + service + " has no server attached; start one with "
+                        + "IpcServer.builder()...service(" + service + ", handler).start()");
+                }
+                else if (!send(slot, service, header.getInt(serverEntry + IpcLayout.ENTRY_GENERATION_OFFSET)))
+                {
+                    heldBack = true;
+                    break;
+                }
+                else
+                {
+                    sent++;
+                }
+            }
+            stagedHead = (stagedHead + 1) % maxInFlight;
+            stagedCount--;
+        }
+        return sent;
+    }
+
+    private boolean send(final int slot, final int service, final int serverGeneration)
+    {
+        final RingBuffer ring = moverMode ? sq : serverRings[service];
+        final int length = stagedLengths[slot];
+        final int claimed = ring.tryClaim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + length);
+        if (claimed < 0)
+        {
+            return false;
+        }
+        final UnsafeBuffer b = (UnsafeBuffer)ring.buffer();
+        b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callIds[slot]);
+        b.putInt(claimed + IpcLayout.REQ_CLIENT_OFFSET, index);
+        b.putInt(claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
+        b.putInt(claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
+        b.putInt(claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
+        b.putInt(claimed + IpcLayout.REQ_LENGTH_OFFSET, length);
+        b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
+        ring.commit(claimed);
+        state[slot] = IN_FLIGHT;
+        serverGenerations[slot] = serverGeneration;
+        final int at = (fifoHead[service] + fifoCount[service]++) % maxInFlight;
+        fifoSlots[service][at] = slot;
+        fifoIds[service][at] = callIds[slot];
+        return true;
+    }
+
+    private void fail(final int slot, final Status status, final String why)
+    {
+        state[slot] = FAILING;
+        failStatus[slot] = status;
+        failures[slot] = new RemoteFailureException(why);
+        failingQueue[(failingHead + failingCount++) % maxInFlight] = slot;
+    }
+
+    /**
+     * Hands up to {@code limit} completions to the handler, without waiting; sends on calls a full ring held back,
+     * and checks (every few empty polls) that the kernel and the servers called are alive.
+     *
+     * @param handler receives each completion; valid only during its callback.
+     * @param limit   most completions to hand over, at least 1.
+     * @return completions handed over.
+     */
+    public int poll(final CompletionHandler handler, final int limit)
+    {
+        checkOwner();
+        Objects.requireNonNull(handler, "completion handler is null");
+        if (limit <= 0)
+        {
+            throw new IllegalArgumentException("limit is " + limit + "; it must be at least 1");
+        }
+        currentHandler = handler;
+        try
+        {
+            return pollOnce(limit);
+        }
+        finally
+        {
+            currentHandler = null;
+        }
+    }
+
+    private int pollOnce(final int limit)
+    {
+        if (heldBack || (gone != null && stagedCount > 0))
+        {
+            flush();
+        }
+        int n = deliverFailing(limit);
+        if (n < limit)
+        {
+            n += cqReader.read(this, limit - n);
+        }
+        if (n == 0 && inFlight > 0 && (++emptyPolls & 63) == 0)
+        {
+            final long now = System.nanoTime();
+            if (now - lastCheckNs >= checkIntervalNs)
+            {
+                lastCheckNs = now;
+                checkLiveness(now);
+                n = deliverFailing(limit);
+            }
+        }
+        return n;
+    }
+
+    private int deliverFailing(final int limit)
+    {
+        int n = 0;
+        while (failingCount > 0 && n < limit)
+        {
+            final int slot = failingQueue[failingHead];
+            failingHead = (failingHead + 1) % maxInFlight;
+            failingCount--;
+            completion.failed(callIds[slot], services[slot], failStatus[slot], failures[slot]);
+            failures[slot] = null;
+            deliver(slot);
+            n++;
+        }
+        return n;
+    }
+
+    private void deliver(final int slot)
+    {
+        inFlight--;
+        state[slot] = FREE;
+        freeSlots[freeCount++] = slot;
+        if (sync[slot])
+        {
+            sync[slot] = false;
+            syncDone = true;
+            syncStatus = completion.status;
+            syncFailure = completion.failure;
+            syncLength = completion.length;
+            if (syncStatus == Status.OK && syncReply != null)
+            {
+                if (syncLength > syncReply.capacity() - syncReplyOffset)
+                {
+                    syncStatus = Status.FAILED;
+                    syncFailure = new IllegalArgumentException("reply of " + syncLength
+                        + " bytes does not fit the reply buffer of " + syncReply.capacity() + " bytes from offset "
+                        + syncReplyOffset);
+                }
+                else
+                {
+                    syncReply.putBytes(syncReplyOffset, completion.view, 0, syncLength);
+                }
+            }
+            return;
+        }
+        handlerCalls--;
+        final CompletionHandler handler = currentHandler;
+        if (handler == null)
+        {
+            throw new IllegalStateException("completion of call " + completion.id + " arrived with no handler");
+        }
+        handler.onCompletion(completion);
+    }
+
+    @Override
+    public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+    {
+        if (length < IpcLayout.MSG_HEADER)
+        {
+            corruptCompletionRing("a " + length + "-byte reply record, shorter than its header");
+            return true;
+        }
+        final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
+        final int gen = buffer.getInt(index + IpcLayout.REP_GENERATION_OFFSET);
+        final int slot = buffer.getInt(index + IpcLayout.REP_SLOT_OFFSET);
+        final int service = buffer.getInt(index + IpcLayout.REP_SERVICE_OFFSET);
+        final int status = buffer.getInt(index + IpcLayout.REP_STATUS_OFFSET);
+        final int payload = buffer.getInt(index + IpcLayout.REP_LENGTH_OFFSET);
+        if (gen != generation)
+        {
+            if (gen >= 0 && gen < generation)
+            {
+                lateReplies++;
+            }
+            else
+            {
+                corruptCompletionRing("a reply for client generation " + gen + " (this one is " + generation + ")");
+            }
+            return true;
+        }
+        if (slot < 0 || slot >= maxInFlight || callId < 0 || callId >= nextId)
+        {
+            corruptCompletionRing("a reply to slot " + slot + ", call " + callId);
+            return true;
+        }
+        if (state[slot] != IN_FLIGHT || callIds[slot] != callId)
+        {
+            lateReplies++;
+            return true;
+        }
+        if (service != services[slot] || status < 0 || status >= STATUSES.length || payload < 0
+            || payload > slotBytes || payload > length - IpcLayout.MSG_HEADER)
+        {
+            corruptRecords++;
+            popUntil(services[slot], slot, callId);
+            completion.failed(callId, services[slot], Status.FAILED, new RemoteFailureException("corrupt reply record"
+                + " to call " + callId + ": service " + service + ", status " + status + ", length " + payload));
+            deliver(slot);
+            return true;
+        }
+        popUntil(service, slot, callId);
+        if (status == IpcLayout.STATUS_OK)
+        {
+            completion.ok(callId, service, buffer, index + IpcLayout.MSG_HEADER, payload);
+        }
+        else
+        {
+            completion.failed(callId, service, STATUSES[status], new RemoteFailureException(
+                buffer.getStringWithoutLengthUtf8(index + IpcLayout.MSG_HEADER, payload)));
+        }
+        deliver(slot);
+        return true;
+    }
+
+    /**
+     * Removes a call from its service's in-flight order; the calls before it were lost (their requests or replies
+     * were corrupt), since a server answers each client in order: they fail now.
+     */
+    private void popUntil(final int service, final int slot, final long callId)
+    {
+        while (fifoCount[service] > 0)
+        {
+            final int at = fifoHead[service];
+            final int s = fifoSlots[service][at];
+            final long id = fifoIds[service][at];
+            fifoHead[service] = (at + 1) % maxInFlight;
+            fifoCount[service]--;
+            if (s == slot && id == callId)
+            {
+                return;
+            }
+            if (state[s] == IN_FLIGHT && callIds[s] == id)
+            {
+                corruptRecords++;
+                fail(s, Status.FAILED, "call " + id + " to service " + service + " was lost (a corrupt record): "
+                    + "call " + callId + ", submitted after it, was answered first");
+            }
+        }
+    }
+
+    private void corruptCompletionRing(final String what)
+    {
+        corruptRecords++;
+        failAllInFlight(Status.FAILED, "the completion ring of client " + index + " held a corrupt record (" + what
+            + "); every call in flight fails, since its reply may have been that record");
+    }
+
+    @Override
+    public void onResync(final String why)
+    {
+        corruptCompletionRing(why);
+    }
+
+    private void failAllInFlight(final Status status, final String why)
+    {
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            failService(s, status, why);
+        }
+    }
+
+    private void failService(final int service, final Status status, final String why)
+    {
+        while (fifoCount[service] > 0)
+        {
+            final int at = fifoHead[service];
+            final int s = fifoSlots[service][at];
+            final long id = fifoIds[service][at];
+            fifoHead[service] = (at + 1) % maxInFlight;
+            fifoCount[service]--;
+            if (state[s] == IN_FLIGHT && callIds[s] == id)
+            {
+                fail(s, status, why);
+            }
+        }
+    }
+
+    private void checkLiveness(final long now)
+    {
+        if (gone == null)
+        {
+            final int kernelState = header.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+            final long kernelSilence = now - header.getLongVolatile(IpcLayout.KERNEL_HEARTBEAT_OFFSET);
+            if (kernelState == IpcLayout.KERNEL_CLOSED)
+            {
+                goneStatus = Status.CLOSED;
+                gone = "the Ferry IPC kernel at " + mapping.directory + " closed";
+            }
+            else if (kernelSilence > kernelTimeoutNs)
+            {
+                goneStatus = Status.CLOSED;
+                gone = "the Ferry IPC kernel at " + mapping.directory + " (pid "
+                    + header.getLong(IpcLayout.KERNEL_PID_OFFSET) + ") has not heartbeaten for "
+                    + kernelSilence / 1_000_000 + " ms: it died or hangs. Restart it and attach a new client";
+            }
+            else if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
+                || header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
+            {
+                goneStatus = Status.CLOSED;
+                gone = "client " + index + " was detached by the kernel (its heartbeat stopped for longer than the "
+                    + "client timeout: was this process suspended?); attach a new client";
+            }
+            if (gone != null)
+            {
+                cqReader.read(this, maxInFlight);
+                failAllInFlight(goneStatus, gone);
+                return;
+            }
+        }
+        else
+        {
+            return;
+        }
+        final long epoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
+        if (epoch != ownEpoch)
+        {
+            ownEpoch = epoch;
+            cqReader.read(this, maxInFlight);
+            corruptRecords++;
+            failAllInFlight(Status.FAILED, "the kernel's mover found corrupt records in the submission ring of client "
+                + index + "; calls in flight then fail, since they may have been among them");
+        }
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            if (fifoCount[s] == 0)
+            {
+                continue;
+            }
+            final int e = layout.serverEntry(s);
+            final int serverState = header.getIntVolatile(e + IpcLayout.ENTRY_STATE_OFFSET);
+            final int serverGen = header.getInt(e + IpcLayout.ENTRY_GENERATION_OFFSET);
+            final long silence = now - header.getLongVolatile(e + IpcLayout.ENTRY_HEARTBEAT_OFFSET);
+            final long serverEpoch = header.getLongVolatile(e + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
+            if (serverState != IpcLayout.ATTACHED || silence > serverTimeoutNs)
+            {
+                cqReader.read(this, maxInFlight);
+                failService(s, Status.FAILED, "the server of service " + s + " (pid "
+                    + header.getLong(e + IpcLayout.ENTRY_PID_OFFSET) + ") "
+                    + (serverState == IpcLayout.ATTACHED ? "has not heartbeaten for " + silence / 1_000_000 + " ms"
+                    : "detached") + " before answering; the call may or may not have run. Retry once a server is "
+                    + "attached again");
+            }
+            else if (serverEpoch != serverEpochs[s])
+            {
+                serverEpochs[s] = serverEpoch;
+                cqReader.read(this, maxInFlight);
+                corruptRecords++;
+                failService(s, Status.FAILED, "the server of service " + s + " found corrupt records in its request "
+                    + "ring; calls in flight to it fail, since they may have been among them");
+            }
+            else
+            {
+                failOlderGenerations(s, serverGen);
+            }
+        }
+    }
+
+    /** Calls sent to a server generation that has since been replaced were lost with it. */
+    private void failOlderGenerations(final int service, final int currentGeneration)
+    {
+        final int count = fifoCount[service];
+        for (int i = 0; i < count; i++)
+        {
+            final int s = fifoSlots[service][(fifoHead[service] + i) % maxInFlight];
+            if (state[s] == IN_FLIGHT && serverGenerations[s] != currentGeneration)
+            {
+                failService(service, Status.FAILED, "the server of service " + service + " was replaced (a new one "
+                    + "attached) before answering; the call may or may not have run");
+                return;
+            }
+        }
+    }
+
+    /**
+     * Flushes staged calls, then waits, polling with the idle strategy, until at least one completion has been
+     * handed to the handler.
+     *
+     * @param handler receives each completion.
+     * @param limit   most completions to hand over, at least 1.
+     * @return completions handed over, at least 1.
+     * @throws IllegalStateException when no call is in flight, since none could ever complete.
+     */
+    public int await(final CompletionHandler handler, final int limit)
+    {
+        checkOwner();
+        if (inFlight == 0)
+        {
+            throw new IllegalStateException("client " + index + " has no call in flight to await");
+        }
+        flush();
+        idle.reset();
+        int n;
+        while ((n = poll(handler, limit)) == 0)
+        {
+            idle.idle(0);
+        }
+        idle.reset();
+        return n;
+    }
+
+    /**
+     * Calls a service and waits for the reply. Calls made with {@link #submit} must not be in flight.
+     *
+     * @param serviceId   the service.
+     * @param request     the request bytes.
+     * @param offset      where they start.
+     * @param length      how many.
+     * @param reply       where to copy the reply.
+     * @param replyOffset from where in {@code reply}.
+     * @return the reply's length.
+     * @throws CallFailedException if the call did not end OK: handler threw, server or kernel died, corrupt record.
+     */
+    public int call(
+        final int serviceId,
+        final DirectBuffer request,
+        final int offset,
+        final int length,
+        final MutableDirectBuffer reply,
+        final int replyOffset)
+    {
+        checkOwner();
+        Objects.requireNonNull(reply, "reply buffer is null");
+        if (handlerCalls > 0)
+        {
+            throw new IllegalStateException(handlerCalls + " calls made with submit() are in flight on client "
+                + index + "; poll their completions with a CompletionHandler before call()");
+        }
+        int slot;
+        while ((slot = stage(serviceId, request, offset, length)) < 0)
+        {
+            if (pollOnce(maxInFlight) == 0)
+            {
+                idle.idle(0);
+            }
+        }
+        sync[slot] = true;
+        final long id = callIds[slot];
+        syncReply = reply;
+        syncReplyOffset = replyOffset;
+        syncDone = false;
+        flush();
+        idle.reset();
+        try
+        {
+            while (!syncDone)
+            {
+                if (pollOnce(maxInFlight) == 0)
+                {
+                    idle.idle(0);
+                }
+            }
+        }
+        finally
+        {
+            syncReply = null;
+        }
+        idle.reset();
+        if (syncStatus != Status.OK)
+        {
+            throw new CallFailedException(id, serviceId, syncStatus, syncFailure);
+        }
+        return syncLength;
+    }
+
+    /**
+     * @return calls submitted and not yet handed back, staged ones included.
+     */
+    public int inFlight()
+    {
+        checkOwner();
+        return inFlight;
+    }
+
+    /**
+     * @return calls staged and not yet sent.
+     */
+    public int staged()
+    {
+        checkOwner();
+        return stagedCount;
+    }
+
+    /**
+     * @return slots free for new calls.
+     */
+    public int freeSlots()
+    {
+        checkOwner();
+        return freeCount;
+    }
+
+    /**
+     * @return this client's index in the kernel's client table.
+     */
+    public int id()
+    {
+        return index;
+    }
+
+    /**
+     * @return this client's generation in its table entry (one more each time the entry is reused).
+     */
+    public int generation()
+    {
+        return generation;
+    }
+
+    /**
+     * @return replies that arrived after their call had already been failed, dropped.
+     */
+    public long lateReplies()
+    {
+        return lateReplies;
+    }
+
+    /**
+     * @return corrupt records this client met or was told of; each made calls fail, none was delivered as a reply.
+     */
+    public long corruptRecords()
+    {
+        return corruptRecords;
+    }
+
+    /**
+     * @return the thread that owns this client.
+     */
+    public Thread owner()
+    {
+        return owner;
+    }
+
+    /**
+     * Detaches from the kernel; the kernel reclaims the rings.
+     *
+     * @throws IllegalStateException if calls are in flight: poll their completions first.
+     */
+    @Override
+    public void close()
+    {
+        checkOwner();
+        if (closed)
+        {
+            return;
+        }
+        if (inFlight > 0)
+        {
+            throw new IllegalStateException("client " + index + " has " + inFlight
+                + " calls in flight; poll or await their completions before closing it");
+        }
+        closed = true;
+        Heartbeats.unregister(heartbeat);
+        if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
+            && header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) == generation)
+        {
+            header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED, IpcLayout.DETACHED);
+        }
+        mapping.close();
+    }
+
+    private void checkOwner()
+    {
+        final Thread current = Thread.currentThread();
+        if (current != owner)
+        {
+            throw new IllegalStateException("IPC client " + index + " belongs to thread '" + owner.getName()
+                + "' but was used from '" + current.getName() + "'; a client is single-threaded: attach one per "
+                + "thread");
+        }
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("IPC client " + index + " is closed; attach a new one");
+        }
+        if (gone != null)
+        {
+            throw new IllegalStateException(gone);
+        }
+        final int kernelState = header.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+        if (kernelState != IpcLayout.KERNEL_RUNNING)
+        {
+            throw new IllegalStateException("the Ferry IPC kernel at " + mapping.directory + " is "
+                + (kernelState == IpcLayout.KERNEL_CLOSING ? "closing" : "closed")
+                + "; calls can no longer be submitted. Calls in flight still complete (OK or CLOSED): poll them");
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "IpcClient{id=" + index + ", generation=" + generation + ", " + mapping.directory + "}";
+    }
+}

@@ -1,0 +1,729 @@
+package dev.ferry.ipc;
+
+import dev.ferry.Mode;
+import dev.ferry.agent.AgentRole;
+import dev.ferry.agent.AgentThreadFactory;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The kernel of Ferry across processes: it creates the shared mapping (by default {@code /dev/shm/ferry-<name>}),
+ * keeps the registry of clients and servers that attach to it from other processes, watches their heartbeats,
+ * reclaims the rings of clients that die or detach, and, in {@link Mode#MOVER} mode, runs the mover that scans every
+ * attached client's submission ring round-robin (a bounded batch per client per pass) and routes each request by
+ * service id to its server's ring. In {@link Mode#DIRECT} mode clients write into the servers' rings themselves and
+ * the kernel only keeps house.
+ *
+ * <pre>{@code
+ * IpcKernel kernel = IpcKernel.builder().name("demo").mode(Mode.DIRECT).services(1).build().start();
+ * // other processes: IpcServer.builder().name("demo").service(0, handler).start();  IpcClient.attach("demo");
+ * kernel.close();
+ * }</pre>
+ *
+ * <p>Threading: build, start and close from one thread; the counters may be read from any thread. The kernel runs
+ * one agent thread, made by the builder's {@link AgentThreadFactory} with role {@link AgentRole#MOVER}, index 0.
+ */
+public final class IpcKernel implements AutoCloseable
+{
+    private final IpcMapping mapping;
+    private final IpcLayout layout;
+    private final UnsafeBuffer header;
+    private final IpcTimeouts timeouts;
+    private final Mode mode;
+    private final int moverBatch;
+    private final Duration drainTimeout;
+    private final IdleStrategy idle;
+    private final AgentThreadFactory threadFactory;
+    private final RingReader[] sqReaders;
+    private final RingReader[] serverReaders;
+    private final ManyToOneRingBuffer[] cqs;
+    private final ManyToOneRingBuffer[] serverRings;
+    private final UnsafeBuffer[] sqBuffers;
+    private final UnsafeBuffer[] cqBuffers;
+    private final long[][] quarantinePasses;
+    private final int[] clientGenerations;
+    private final Forwarder forwarder = new Forwarder();
+    private final UnsafeBuffer scratch;
+
+    private final AtomicLong forwarded = new AtomicLong();
+    private final AtomicLong reclaimed = new AtomicLong();
+    private final AtomicLong corruptRecords = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+
+    private Thread thread;
+    private volatile boolean running;
+    private volatile Throwable agentFailure;
+    private boolean closed;
+
+    private IpcKernel(final Builder b, final IpcMapping mapping)
+    {
+        this.mapping = mapping;
+        this.layout = mapping.layout;
+        this.header = mapping.buffer;
+        this.timeouts = b.timeouts;
+        this.mode = b.mode;
+        this.moverBatch = b.moverBatch;
+        this.drainTimeout = b.drainTimeout;
+        this.idle = b.idleStrategy.get();
+        this.threadFactory = b.threadFactory;
+        final int clients = layout.maxClients;
+        this.sqReaders = new RingReader[clients];
+        this.cqs = new ManyToOneRingBuffer[clients];
+        this.sqBuffers = new UnsafeBuffer[clients];
+        this.cqBuffers = new UnsafeBuffer[clients];
+        this.quarantinePasses = new long[clients][layout.maxServices];
+        this.clientGenerations = new int[clients];
+        for (int c = 0; c < clients; c++)
+        {
+            sqBuffers[c] = new UnsafeBuffer(header, (int)layout.sqOffset(c), layout.sqBytes + IpcLayout.TRAILER);
+            cqBuffers[c] = new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER);
+            sqReaders[c] = new RingReader(sqBuffers[c], IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
+            cqs[c] = new ManyToOneRingBuffer(cqBuffers[c]);
+        }
+        this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
+        this.serverReaders = new RingReader[layout.maxServices];
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            final UnsafeBuffer ring = new UnsafeBuffer(
+                header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER);
+            serverRings[s] = new ManyToOneRingBuffer(ring);
+            serverReaders[s] = new RingReader(ring, IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
+        }
+        this.scratch = new UnsafeBuffer(new byte[layout.slotBytes + IpcLayout.MSG_HEADER]);
+    }
+
+    /**
+     * @return a builder with the defaults: DIRECT mode, 1 service, 16 clients, 256-byte slots, 64 calls in flight
+     * per client, 1 s timeouts.
+     */
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    /**
+     * Creates the mapping's rings in place and starts the kernel's agent.
+     *
+     * @return this kernel, running.
+     */
+    public IpcKernel start()
+    {
+        if (thread != null)
+        {
+            throw new IllegalStateException("kernel at " + mapping.directory + " already started");
+        }
+        running = true;
+        thread = threadFactory.newThread(AgentRole.MOVER, 0, this::run);
+        header.putLongOrdered(IpcLayout.KERNEL_HEARTBEAT_OFFSET, System.nanoTime());
+        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_RUNNING);
+        thread.start();
+        return this;
+    }
+
+    private void run()
+    {
+        long lastHousekeeping = 0;
+        int loops = 0;
+        try
+        {
+            while (running)
+            {
+                int work = 0;
+                if (mode == Mode.MOVER)
+                {
+                    work = movePass();
+                }
+                if ((++loops & 63) == 0 || work == 0)
+                {
+                    final long now = System.nanoTime();
+                    if (now - lastHousekeeping >= timeouts.heartbeatIntervalNs() / 2)
+                    {
+                        lastHousekeeping = now;
+                        housekeeping(now);
+                    }
+                }
+                if (mode == Mode.MOVER)
+                {
+                    idle.idle(work);
+                }
+                else
+                {
+                    LockSupport.parkNanos(this, Math.min(10_000_000L, timeouts.heartbeatIntervalNs() / 2));
+                }
+            }
+        }
+        catch (final Throwable t)
+        {
+            agentFailure = t;
+            throw t;
+        }
+    }
+
+    private int movePass()
+    {
+        int work = 0;
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int entry = layout.clientEntry(c);
+            if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+            {
+                continue;
+            }
+            forwarder.client = c;
+            forwarder.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET);
+            work += sqReaders[c].read(forwarder, moverBatch);
+        }
+        return work;
+    }
+
+    /** Routes requests from one client's submission ring to the servers' rings. */
+    private final class Forwarder implements RingReader.RecordHandler
+    {
+        int client;
+        int generation;
+
+        @Override
+        public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+        {
+            if (length < IpcLayout.MSG_HEADER)
+            {
+                corruptRecords.incrementAndGet();
+                bumpEpoch(client);
+                return true;
+            }
+            final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
+            final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
+            final int service = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
+            final int payload = buffer.getInt(index + IpcLayout.REQ_LENGTH_OFFSET);
+            if (buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET) != client
+                || buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET) != generation
+                || slot < 0 || slot >= layout.maxInFlight || callId < 0
+                || payload < 0 || payload > layout.slotBytes || payload > length - IpcLayout.MSG_HEADER)
+            {
+                corruptRecords.incrementAndGet();
+                // Unidentifiable: the client learns through its entry's epoch and fails what it has in flight.
+                bumpEpoch(client);
+                return true;
+            }
+            if (service < 0 || service >= layout.maxServices)
+            {
+                corruptRecords.incrementAndGet();
+                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "corrupt request record: service id "
+                    + service + " outside 0-" + (layout.maxServices - 1));
+            }
+            if (!serverAlive(service, System.nanoTime()))
+            {
+                refused.incrementAndGet();
+                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "service " + service
+                    + " has no live server; start one with IpcServer.builder()...service(" + service + ", handler)");
+            }
+            final ManyToOneRingBuffer ring = serverRings[service];
+            final int claimed = ring.tryClaim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
+            if (claimed < 0)
+            {
+                return false;
+            }
+            ring.buffer().putBytes(claimed, buffer, index, IpcLayout.MSG_HEADER + payload);
+            ring.commit(claimed);
+            forwarded.incrementAndGet();
+            return true;
+        }
+
+        private boolean reply(final long callId, final int slot, final int service, final int status, final String m)
+        {
+            final byte[] text = m.getBytes(StandardCharsets.UTF_8);
+            final int len = Math.min(text.length, layout.slotBytes);
+            final ManyToOneRingBuffer cq = cqs[client];
+            final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+            if (claimed < 0)
+            {
+                return false;
+            }
+            final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
+            b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
+            b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, generation);
+            b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
+            b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
+            b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
+            b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, len);
+            b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
+            cq.commit(claimed);
+            return true;
+        }
+
+        @Override
+        public void onResync(final String why)
+        {
+            corruptRecords.incrementAndGet();
+            bumpEpoch(client);
+        }
+    }
+
+    private void bumpEpoch(final int client)
+    {
+        final int offset = layout.clientEntry(client) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
+        header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
+    }
+
+    private boolean serverAlive(final int service, final long now)
+    {
+        final int entry = layout.serverEntry(service);
+        return header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
+            && now - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET) <= timeouts.serverTimeoutNs();
+    }
+
+    private void housekeeping(final long now)
+    {
+        header.putLongOrdered(IpcLayout.KERNEL_HEARTBEAT_OFFSET, now);
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int entry = layout.clientEntry(c);
+            final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
+            switch (state)
+            {
+                case IpcLayout.ATTACHING:
+                case IpcLayout.ATTACHED:
+                    if (now - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET)
+                        > timeouts.clientTimeoutNs())
+                    {
+                        quarantine(c, entry);
+                    }
+                    break;
+                case IpcLayout.DETACHED:
+                    quarantine(c, entry);
+                    break;
+                case IpcLayout.QUARANTINED:
+                    if (serversPassed(c, now))
+                    {
+                        sqBuffers[c].setMemory(0, sqBuffers[c].capacity(), (byte)0);
+                        cqBuffers[c].setMemory(0, cqBuffers[c].capacity(), (byte)0);
+                        header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, 0);
+                        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.FREE);
+                    }
+                    break;
+                case IpcLayout.FREE:
+                    break;
+                default:
+                    // A state no Ferry writes: the table was overwritten. Reclaim the entry.
+                    corruptRecords.incrementAndGet();
+                    quarantine(c, entry);
+                    break;
+            }
+        }
+    }
+
+    private void quarantine(final int client, final int entry)
+    {
+        final int previous = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
+        if (!header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, previous, IpcLayout.QUARANTINED))
+        {
+            return;
+        }
+        if (previous != IpcLayout.DETACHED)
+        {
+            reclaimed.incrementAndGet();
+        }
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            quarantinePasses[client][s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_PASS_OFFSET);
+        }
+    }
+
+    /**
+     * True once every live server has finished a pass of its loop since the client was quarantined: a reply it was
+     * writing then has landed, and it sees the quarantine before writing another.
+     */
+    private boolean serversPassed(final int client, final long now)
+    {
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            if (serverAlive(s, now) && header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_PASS_OFFSET)
+                == quarantinePasses[client][s])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @return where the mapping lives.
+     */
+    public Path directory()
+    {
+        return mapping.directory;
+    }
+
+    /**
+     * @return the mode clients use to reach servers.
+     */
+    public Mode mode()
+    {
+        return mode;
+    }
+
+    /**
+     * @return clients attached now.
+     */
+    public int attachedClients()
+    {
+        int n = 0;
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * @return requests the mover has routed to servers (MOVER mode).
+     */
+    public long forwarded()
+    {
+        return forwarded.get();
+    }
+
+    /**
+     * @return clients whose rings were reclaimed because they stopped heartbeating.
+     */
+    public long reclaimedClients()
+    {
+        return reclaimed.get();
+    }
+
+    /**
+     * @return corrupt records and rings the mover met (each became an error completion or a resynchronisation).
+     */
+    public long corruptRecords()
+    {
+        return corruptRecords.get();
+    }
+
+    /**
+     * @return whether the agent is running (false after close, or if it died: {@link #failure()} says why).
+     */
+    public boolean isRunning()
+    {
+        return running && agentFailure == null && thread != null && thread.isAlive();
+    }
+
+    /**
+     * @return what killed the agent, or null.
+     */
+    public Throwable failure()
+    {
+        return agentFailure;
+    }
+
+    /**
+     * Closes: refuses new calls, lets the calls in flight drain for up to the drain timeout, then tells every client
+     * and server that the kernel closed (their calls still in flight complete with CLOSED), stops the agent and
+     * removes the mapping's file and directory.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSING);
+        final long deadline = System.nanoTime() + drainTimeout.toNanos();
+        while (thread != null && System.nanoTime() - deadline < 0 && !drained())
+        {
+            LockSupport.parkNanos(1_000_000L);
+        }
+        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
+        running = false;
+        if (thread != null)
+        {
+            LockSupport.unpark(thread);
+            try
+            {
+                thread.join(10_000);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try
+        {
+            mapping.delete();
+        }
+        finally
+        {
+            if (thread == null || !thread.isAlive())
+            {
+                mapping.close();
+            }
+        }
+    }
+
+    private boolean drained()
+    {
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int state = header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET);
+            if (state == IpcLayout.ATTACHED && !sqReaders[c].isEmpty())
+            {
+                return false;
+            }
+        }
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            if (serverAlive(s, System.nanoTime()) && !serverReaders[s].isEmpty())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "IpcKernel{" + mapping.directory + ", mode=" + mode + ", clients=" + layout.maxClients
+            + ", services=" + layout.maxServices + "}";
+    }
+
+    /**
+     * Settings of an {@link IpcKernel}.
+     *
+     * <p>Not thread-safe: configure and build on one thread.
+     */
+    public static final class Builder
+    {
+        private Path directory;
+        private Mode mode = Mode.DIRECT;
+        private int services = 1;
+        private int maxClients = 16;
+        private int slotBytes = 256;
+        private int maxInFlight = 64;
+        private int requestRingBytes;
+        private int moverBatch = 32;
+        private Duration drainTimeout = Duration.ofSeconds(1);
+        private IpcTimeouts timeouts = IpcTimeouts.DEFAULTS;
+        private Supplier<IdleStrategy> idleStrategy = AdaptiveIdleStrategy::new;
+        private AgentThreadFactory threadFactory = AgentThreadFactory.daemon();
+
+        private Builder()
+        {
+        }
+
+        /**
+         * @param name the kernel's name: the mapping goes to {@code /dev/shm/ferry-<name>} (or under the base named
+         *             by the system property {@code ferry.ipc.dir}).
+         * @return this builder.
+         */
+        public Builder name(final String name)
+        {
+            this.directory = IpcMapping.defaultDirectory(name);
+            return this;
+        }
+
+        /**
+         * @param directory where to put the mapping instead, e.g. when {@code /dev/shm} is missing or too small;
+         *                  its parent must exist. Servers and clients must attach to the same directory.
+         * @return this builder.
+         */
+        public Builder directory(final Path directory)
+        {
+            this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * @param mode {@link Mode#DIRECT} (clients write into servers' rings) or {@link Mode#MOVER} (the kernel's
+         *             mover routes every request).
+         * @return this builder.
+         */
+        public Builder mode(final Mode mode)
+        {
+            if (mode != Mode.DIRECT && mode != Mode.MOVER)
+            {
+                throw new IllegalArgumentException("mode " + mode + " does not cross processes; use DIRECT or MOVER"
+                    + " (INLINE and BLOCKING exist only within one JVM: use dev.ferry.Kernel for those)");
+            }
+            this.mode = mode;
+            return this;
+        }
+
+        /**
+         * @param services how many services (ids 0 to services - 1) servers may attach to.
+         * @return this builder.
+         */
+        public Builder services(final int services)
+        {
+            this.services = services;
+            return this;
+        }
+
+        /**
+         * @param maxClients how many clients may be attached at once.
+         * @return this builder.
+         */
+        public Builder maxClients(final int maxClients)
+        {
+            this.maxClients = maxClients;
+            return this;
+        }
+
+        /**
+         * @param slotBytes the largest request or reply, in bytes.
+         * @return this builder.
+         */
+        public Builder slotBytes(final int slotBytes)
+        {
+            this.slotBytes = slotBytes;
+            return this;
+        }
+
+        /**
+         * @param maxInFlight calls one client may have in flight before {@code submit} returns back-pressure.
+         * @return this builder.
+         */
+        public Builder maxInFlight(final int maxInFlight)
+        {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /**
+         * @param bytes capacity of each server's request ring, a power of two; 0 for a size derived from the others.
+         * @return this builder.
+         */
+        public Builder requestRingBytes(final int bytes)
+        {
+            this.requestRingBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param batch most requests the mover takes from one client per pass.
+         * @return this builder.
+         */
+        public Builder moverBatch(final int batch)
+        {
+            if (batch < 1)
+            {
+                throw new IllegalArgumentException("mover batch " + batch + " must be at least 1");
+            }
+            this.moverBatch = batch;
+            return this;
+        }
+
+        /**
+         * @param timeout how long {@link IpcKernel#close()} lets calls in flight drain.
+         * @return this builder.
+         */
+        public Builder drainTimeout(final Duration timeout)
+        {
+            this.drainTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * @param timeouts heartbeat interval and liveness timeouts, written into the mapping for every process.
+         * @return this builder.
+         */
+        public Builder timeouts(final IpcTimeouts timeouts)
+        {
+            this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
+            return this;
+        }
+
+        /**
+         * @param supplier the mover's idle strategy (MOVER mode).
+         * @return this builder.
+         */
+        public Builder idleStrategy(final Supplier<IdleStrategy> supplier)
+        {
+            this.idleStrategy = Objects.requireNonNull(supplier, "supplier");
+            return this;
+        }
+
+        /**
+         * @param factory makes the kernel's agent thread (role MOVER, index 0), e.g. a pinning one.
+         * @return this builder.
+         */
+        public Builder threadFactory(final AgentThreadFactory factory)
+        {
+            this.threadFactory = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * Creates the mapping. A mapping left by a kernel that died is replaced; one whose kernel still heartbeats
+         * is refused.
+         *
+         * @return the kernel, not yet started.
+         */
+        public IpcKernel build()
+        {
+            if (directory == null)
+            {
+                throw new IllegalStateException("no name or directory; call name(\"...\") or directory(path)");
+            }
+            final IpcLayout layout = IpcLayout.of(
+                mode == Mode.MOVER ? IpcLayout.MODE_MOVER : IpcLayout.MODE_DIRECT,
+                maxClients, services, slotBytes, maxInFlight, requestRingBytes);
+            final Path file = directory.resolve(IpcLayout.FILE_NAME);
+            if (Files.exists(file))
+            {
+                refuseIfLive(file);
+            }
+            return new IpcKernel(this, IpcMapping.create(directory, layout, timeouts));
+        }
+
+        private void refuseIfLive(final Path file)
+        {
+            IpcMapping old = null;
+            try
+            {
+                old = IpcMapping.open(directory);
+                final UnsafeBuffer h = old.buffer;
+                final long pid = h.getLong(IpcLayout.KERNEL_PID_OFFSET);
+                final int state = h.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+                final long silence = System.nanoTime() - h.getLongVolatile(IpcLayout.KERNEL_HEARTBEAT_OFFSET);
+                final long timeout = h.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
+                if (state != IpcLayout.KERNEL_CLOSED && silence >= 0 && silence <= Math.max(timeout, 1_000_000L)
+                    && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                {
+                    throw new IllegalStateException("a Ferry IPC kernel (pid " + pid + ") is already running at "
+                        + directory + "; close it first, or pick another name or directory");
+                }
+            }
+            catch (final IllegalStateException ex)
+            {
+                if (ex.getMessage() != null && ex.getMessage().startsWith("a Ferry IPC kernel"))
+                {
+                    throw ex;
+                }
+                // Not a readable mapping: replaced below.
+            }
+            finally
+            {
+                if (old != null)
+                {
+                    old.close();
+                }
+            }
+        }
+    }
+}

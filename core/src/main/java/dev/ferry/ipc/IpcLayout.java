@@ -1,0 +1,325 @@
+package dev.ferry.ipc;
+
+import org.agrona.BitUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.RecordDescriptor;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * The versioned layout of a Ferry IPC mapping, as docs/ipc-layout.md describes it: a header, a client table, a
+ * server table, then the rings. Every offset is computed here from the header's capacities, and every capacity read
+ * from a mapping is checked by {@link #read(UnsafeBuffer, long)} before anything is trusted.
+ *
+ * <p>Immutable; safe to share between threads.
+ */
+final class IpcLayout
+{
+    /** "FERRYIPC" in little-endian ASCII. */
+    static final long MAGIC = 0x4350_4959_5252_4546L;
+    static final int VERSION = 1;
+    static final String FILE_NAME = "ferry.ipc";
+
+    static final int PAGE = 4096;
+    static final int TRAILER = RingBufferDescriptor.TRAILER_LENGTH;
+    static final int RECORD_HEADER = RecordDescriptor.HEADER_LENGTH;
+
+    // Header fields.
+    static final int MAGIC_OFFSET = 0;
+    static final int VERSION_OFFSET = 8;
+    static final int MODE_OFFSET = 12;
+    static final int MAX_CLIENTS_OFFSET = 16;
+    static final int MAX_SERVICES_OFFSET = 20;
+    static final int SLOT_BYTES_OFFSET = 24;
+    static final int MAX_IN_FLIGHT_OFFSET = 28;
+    static final int SQ_BYTES_OFFSET = 32;
+    static final int CQ_BYTES_OFFSET = 36;
+    static final int REQUEST_RING_BYTES_OFFSET = 40;
+    static final int FILE_LENGTH_OFFSET = 48;
+    static final int KERNEL_PID_OFFSET = 56;
+    static final int HEARTBEAT_INTERVAL_OFFSET = 64;
+    static final int CLIENT_TIMEOUT_OFFSET = 72;
+    static final int SERVER_TIMEOUT_OFFSET = 80;
+    static final int KERNEL_TIMEOUT_OFFSET = 88;
+    static final int KERNEL_STATE_OFFSET = 128;
+    static final int KERNEL_HEARTBEAT_OFFSET = 136;
+    static final int HEADER_BYTES = PAGE;
+
+    static final int MODE_DIRECT = 1;
+    static final int MODE_MOVER = 2;
+
+    static final int KERNEL_STARTING = 0;
+    static final int KERNEL_RUNNING = 1;
+    static final int KERNEL_CLOSING = 2;
+    static final int KERNEL_CLOSED = 3;
+
+    // Client and server table entries: two cache lines each.
+    static final int ENTRY_BYTES = 128;
+    static final int ENTRY_STATE_OFFSET = 0;
+    static final int ENTRY_GENERATION_OFFSET = 4;
+    static final int ENTRY_PID_OFFSET = 8;
+    static final int ENTRY_HEARTBEAT_OFFSET = 16;
+    static final int ENTRY_PASS_OFFSET = 64;
+    static final int ENTRY_CORRUPT_EPOCH_OFFSET = 72;
+    static final int ENTRY_CORRUPT_RECORDS_OFFSET = 80;
+
+    static final int FREE = 0;
+    static final int ATTACHING = 1;
+    static final int ATTACHED = 2;
+    static final int DETACHED = 3;
+    static final int QUARANTINED = 4;
+
+    // Records.
+    static final int REQUEST_TYPE = 1;
+    static final int REPLY_TYPE = 2;
+    static final int MSG_HEADER = 32;
+    static final int CALL_ID_OFFSET = 0;
+    static final int REQ_CLIENT_OFFSET = 8;
+    static final int REQ_GENERATION_OFFSET = 12;
+    static final int REQ_SERVICE_OFFSET = 16;
+    static final int REQ_SLOT_OFFSET = 20;
+    static final int REQ_LENGTH_OFFSET = 24;
+    static final int REP_GENERATION_OFFSET = 8;
+    static final int REP_SERVICE_OFFSET = 12;
+    static final int REP_SLOT_OFFSET = 16;
+    static final int REP_STATUS_OFFSET = 20;
+    static final int REP_LENGTH_OFFSET = 24;
+
+    static final int STATUS_OK = 0;
+    static final int STATUS_FAILED = 1;
+    static final int STATUS_CLOSED = 2;
+
+    static final int MAX_CLIENTS_LIMIT = 4096;
+    static final int MAX_SERVICES_LIMIT = 1024;
+    static final int MAX_SLOT_BYTES = 1 << 20;
+    static final int MAX_IN_FLIGHT_LIMIT = 1 << 16;
+    static final int MAX_RING_BYTES = 1 << 28;
+    static final long MAX_FILE_LENGTH = Integer.MAX_VALUE;
+
+    final int mode;
+    final int maxClients;
+    final int maxServices;
+    final int slotBytes;
+    final int maxInFlight;
+    final int sqBytes;
+    final int cqBytes;
+    final int requestRingBytes;
+    final int clientTableOffset;
+    final int serverTableOffset;
+    final int ringsOffset;
+    final long fileLength;
+
+    IpcLayout(
+        final int mode,
+        final int maxClients,
+        final int maxServices,
+        final int slotBytes,
+        final int maxInFlight,
+        final int sqBytes,
+        final int cqBytes,
+        final int requestRingBytes)
+    {
+        this.mode = mode;
+        this.maxClients = maxClients;
+        this.maxServices = maxServices;
+        this.slotBytes = slotBytes;
+        this.maxInFlight = maxInFlight;
+        this.sqBytes = sqBytes;
+        this.cqBytes = cqBytes;
+        this.requestRingBytes = requestRingBytes;
+        this.clientTableOffset = HEADER_BYTES;
+        this.serverTableOffset = clientTableOffset + maxClients * ENTRY_BYTES;
+        this.ringsOffset = BitUtil.align(serverTableOffset + maxServices * ENTRY_BYTES, PAGE);
+        this.fileLength = ringsOffset
+            + (long)maxClients * (sqBytes + TRAILER + cqBytes + TRAILER)
+            + (long)maxServices * (requestRingBytes + TRAILER);
+    }
+
+    /**
+     * The layout for a kernel's settings: rings sized so that a client's submission and completion rings always
+     * hold all of its calls in flight.
+     */
+    static IpcLayout of(
+        final int mode,
+        final int maxClients,
+        final int maxServices,
+        final int slotBytes,
+        final int maxInFlight,
+        final int requestRingBytes)
+    {
+        final int record = recordBytes(slotBytes);
+        final int perClient = BitUtil.findNextPositivePowerOfTwo(Math.max(8 * record, (maxInFlight + 1) * record));
+        final int requests = requestRingBytes > 0 ? requestRingBytes
+            : BitUtil.findNextPositivePowerOfTwo(Math.min(MAX_RING_BYTES, Math.max(64 * 1024, 4 * perClient)));
+        final IpcLayout layout = new IpcLayout(
+            mode, maxClients, maxServices, slotBytes, maxInFlight, mode == MODE_MOVER ? perClient : minRing(record), perClient,
+            requests);
+        final String problem = layout.problem();
+        if (problem != null)
+        {
+            throw new IllegalArgumentException(problem);
+        }
+        return layout;
+    }
+
+    private static int minRing(final int record)
+    {
+        return BitUtil.findNextPositivePowerOfTwo(Math.max(1024, 8 * record));
+    }
+
+    /** Bytes one record of a full slot takes in a ring, alignment included. */
+    static int recordBytes(final int slotBytes)
+    {
+        return BitUtil.align(RECORD_HEADER + MSG_HEADER + slotBytes, RecordDescriptor.ALIGNMENT);
+    }
+
+    /**
+     * Reads and checks a mapping's header.
+     *
+     * @param header     the mapping.
+     * @param actualSize the file's size.
+     * @return its layout.
+     * @throws IllegalStateException naming what is wrong when the header is not a valid Ferry IPC header.
+     */
+    static IpcLayout read(final UnsafeBuffer header, final long actualSize)
+    {
+        if (actualSize < HEADER_BYTES)
+        {
+            throw new IllegalStateException("file of " + actualSize + " bytes is too small for a Ferry IPC header ("
+                + HEADER_BYTES + " bytes); it is not a Ferry IPC mapping or was truncated: remove it and restart the "
+                + "kernel");
+        }
+        final long magic = header.getLongVolatile(MAGIC_OFFSET);
+        if (magic != MAGIC)
+        {
+            throw new IllegalStateException("bad magic 0x" + Long.toHexString(magic) + " (expected 0x"
+                + Long.toHexString(MAGIC) + "): not a Ferry IPC mapping, or the kernel has not finished creating it");
+        }
+        final int version = header.getInt(VERSION_OFFSET);
+        if (version != VERSION)
+        {
+            throw new IllegalStateException("layout version " + version + " but this Ferry reads version " + VERSION
+                + "; run the kernel, servers and clients from the same Ferry release");
+        }
+        final IpcLayout layout = new IpcLayout(
+            header.getInt(MODE_OFFSET),
+            header.getInt(MAX_CLIENTS_OFFSET),
+            header.getInt(MAX_SERVICES_OFFSET),
+            header.getInt(SLOT_BYTES_OFFSET),
+            header.getInt(MAX_IN_FLIGHT_OFFSET),
+            header.getInt(SQ_BYTES_OFFSET),
+            header.getInt(CQ_BYTES_OFFSET),
+            header.getInt(REQUEST_RING_BYTES_OFFSET));
+        final String problem = layout.problem();
+        if (problem != null)
+        {
+            throw new IllegalStateException("corrupt Ferry IPC header: " + problem);
+        }
+        final long declared = header.getLong(FILE_LENGTH_OFFSET);
+        if (declared != layout.fileLength || actualSize < layout.fileLength)
+        {
+            throw new IllegalStateException("Ferry IPC header declares " + declared + " bytes, its capacities need "
+                + layout.fileLength + " and the file has " + actualSize + "; the mapping is corrupt or truncated");
+        }
+        return layout;
+    }
+
+    private String problem()
+    {
+        if (mode != MODE_DIRECT && mode != MODE_MOVER)
+        {
+            return "mode " + mode + " is neither DIRECT (" + MODE_DIRECT + ") nor MOVER (" + MODE_MOVER + ")";
+        }
+        if (maxClients < 1 || maxClients > MAX_CLIENTS_LIMIT)
+        {
+            return "maxClients " + maxClients + " is outside 1-" + MAX_CLIENTS_LIMIT;
+        }
+        if (maxServices < 1 || maxServices > MAX_SERVICES_LIMIT)
+        {
+            return "services " + maxServices + " is outside 1-" + MAX_SERVICES_LIMIT;
+        }
+        if (slotBytes < 0 || slotBytes > MAX_SLOT_BYTES)
+        {
+            return "slotBytes " + slotBytes + " is outside 0-" + MAX_SLOT_BYTES;
+        }
+        if (maxInFlight < 1 || maxInFlight > MAX_IN_FLIGHT_LIMIT)
+        {
+            return "maxInFlight " + maxInFlight + " is outside 1-" + MAX_IN_FLIGHT_LIMIT;
+        }
+        final int record = recordBytes(slotBytes);
+        if (!ringOk(sqBytes, record) || !ringOk(cqBytes, record) || !ringOk(requestRingBytes, record))
+        {
+            return "ring capacities " + sqBytes + "/" + cqBytes + "/" + requestRingBytes
+                + " must be powers of two from 1024 to " + MAX_RING_BYTES + " holding at least eight records of "
+                + record + " bytes";
+        }
+        if (cqBytes < (long)(maxInFlight + 1) * record)
+        {
+            return "completion ring of " + cqBytes + " bytes cannot hold " + maxInFlight + " replies of " + record
+                + " bytes";
+        }
+        if (fileLength > MAX_FILE_LENGTH)
+        {
+            return "the mapping would need " + fileLength + " bytes, more than " + MAX_FILE_LENGTH
+                + "; lower maxClients, services, slotBytes or maxInFlight";
+        }
+        return null;
+    }
+
+    private static boolean ringOk(final int bytes, final int record)
+    {
+        return bytes >= 1024 && bytes <= MAX_RING_BYTES && BitUtil.isPowerOfTwo(bytes) && bytes >= 8L * record;
+    }
+
+    void writeHeader(final UnsafeBuffer header, final long pid, final IpcTimeouts timeouts)
+    {
+        header.putInt(VERSION_OFFSET, VERSION);
+        header.putInt(MODE_OFFSET, mode);
+        header.putInt(MAX_CLIENTS_OFFSET, maxClients);
+        header.putInt(MAX_SERVICES_OFFSET, maxServices);
+        header.putInt(SLOT_BYTES_OFFSET, slotBytes);
+        header.putInt(MAX_IN_FLIGHT_OFFSET, maxInFlight);
+        header.putInt(SQ_BYTES_OFFSET, sqBytes);
+        header.putInt(CQ_BYTES_OFFSET, cqBytes);
+        header.putInt(REQUEST_RING_BYTES_OFFSET, requestRingBytes);
+        header.putLong(FILE_LENGTH_OFFSET, fileLength);
+        header.putLong(KERNEL_PID_OFFSET, pid);
+        header.putLong(HEARTBEAT_INTERVAL_OFFSET, timeouts.heartbeatIntervalNs());
+        header.putLong(CLIENT_TIMEOUT_OFFSET, timeouts.clientTimeoutNs());
+        header.putLong(SERVER_TIMEOUT_OFFSET, timeouts.serverTimeoutNs());
+        header.putLong(KERNEL_TIMEOUT_OFFSET, timeouts.kernelTimeoutNs());
+        header.putLong(KERNEL_HEARTBEAT_OFFSET, System.nanoTime());
+        header.putIntVolatile(KERNEL_STATE_OFFSET, KERNEL_STARTING);
+        header.putLongVolatile(MAGIC_OFFSET, MAGIC);
+    }
+
+    int clientEntry(final int client)
+    {
+        return clientTableOffset + client * ENTRY_BYTES;
+    }
+
+    int serverEntry(final int service)
+    {
+        return serverTableOffset + service * ENTRY_BYTES;
+    }
+
+    long sqOffset(final int client)
+    {
+        return ringsOffset + (long)client * (sqBytes + TRAILER + cqBytes + TRAILER);
+    }
+
+    long cqOffset(final int client)
+    {
+        return sqOffset(client) + sqBytes + TRAILER;
+    }
+
+    long requestRingOffset(final int service)
+    {
+        return ringsOffset + (long)maxClients * (sqBytes + TRAILER + cqBytes + TRAILER)
+            + (long)service * (requestRingBytes + TRAILER);
+    }
+
+    boolean mover()
+    {
+        return mode == MODE_MOVER;
+    }
+}

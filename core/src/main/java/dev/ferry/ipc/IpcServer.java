@@ -1,0 +1,529 @@
+package dev.ferry.ipc;
+
+import dev.ferry.Handler;
+import dev.ferry.agent.AgentRole;
+import dev.ferry.agent.AgentThreadFactory;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * A server process's side of Ferry across processes: it attaches one {@link Handler} to a service of a running
+ * {@link IpcKernel} and serves that service's request ring on its own agent thread, writing each reply into the
+ * calling client's completion ring. The handler is the same as in one JVM: request in {@code [0, length)}, reply
+ * written from index 0 of the same buffer.
+ *
+ * <p>Every request record is checked before use: a record whose fields are out of range, or whose client is not the
+ * one attached now, is counted and, when its caller can be told, answered with a FAILED completion. A server that
+ * attaches to a service whose previous server died takes its place; requests the dead one left unread are
+ * discarded (their callers got error completions when it stopped heartbeating).
+ *
+ * <p>Threading: build, start and close from one thread; the handler runs only on the server's agent thread (made by
+ * the builder's {@link AgentThreadFactory}, role {@link AgentRole#SERVER}, index = service id), one call at a time,
+ * each client's calls in the order it submitted them. Counters may be read from any thread.
+ */
+public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
+{
+    private final IpcMapping mapping;
+    private final IpcLayout layout;
+    private final UnsafeBuffer header;
+    private final int service;
+    private final int entry;
+    private final Handler handler;
+    private final IdleStrategy idle;
+    private final int batch;
+    private final long kernelTimeoutNs;
+    private final RingReader reader;
+    private final ManyToOneRingBuffer[] cqs;
+    private final UnsafeBuffer message;
+    private final Object heartbeat;
+    private final int generation;
+    private final long discardedAtAttach;
+    private final Thread thread;
+
+    private final AtomicLong served = new AtomicLong();
+    private final AtomicLong corrupt = new AtomicLong();
+    private final AtomicLong stale = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+
+    private volatile boolean running = true;
+    private volatile String stopReason;
+    private long pass;
+    private boolean closed;
+
+    private IpcServer(final Builder b, final IpcMapping mapping)
+    {
+        this.mapping = mapping;
+        this.layout = mapping.layout;
+        this.header = mapping.buffer;
+        this.service = b.service;
+        this.handler = b.handler;
+        this.idle = b.idleStrategy.get();
+        this.batch = b.batch;
+        this.kernelTimeoutNs = header.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
+        if (service < 0 || service >= layout.maxServices)
+        {
+            mapping.close();
+            throw new IllegalArgumentException("service id " + service + " is outside 0-" + (layout.maxServices - 1)
+                + ", the services of the kernel at " + mapping.directory);
+        }
+        checkKernel(mapping);
+        this.entry = layout.serverEntry(service);
+        final UnsafeBuffer ring = new UnsafeBuffer(
+            header, (int)layout.requestRingOffset(service), layout.requestRingBytes + IpcLayout.TRAILER);
+        this.reader = new RingReader(ring, IpcLayout.REQUEST_TYPE, header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET));
+        this.cqs = new ManyToOneRingBuffer[layout.maxClients];
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            cqs[c] = new ManyToOneRingBuffer(
+                new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER));
+        }
+        this.message = new UnsafeBuffer(new byte[Math.max(1, layout.slotBytes)], 0, layout.slotBytes);
+
+        final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
+        final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
+        final long silence = System.nanoTime() - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET);
+        if (state == IpcLayout.ATTACHED && silence <= serverTimeout)
+        {
+            mapping.close();
+            throw new IllegalStateException("service " + service + " of the kernel at " + mapping.directory
+                + " already has a live server (pid " + header.getLong(entry + IpcLayout.ENTRY_PID_OFFSET)
+                + "); close it first, or wait " + Duration.ofNanos(serverTimeout).toMillis()
+                + " ms after it died");
+        }
+        if (!header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, state, IpcLayout.ATTACHING))
+        {
+            mapping.close();
+            throw new IllegalStateException("another server attached to service " + service + " at the same time");
+        }
+        this.discardedAtAttach = reader.skipAll();
+        this.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
+        header.putInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET, generation);
+        header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
+        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
+        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
+        this.thread = b.threadFactory.newThread(AgentRole.SERVER, service, this::run);
+        thread.start();
+    }
+
+    static void checkKernel(final IpcMapping mapping)
+    {
+        final UnsafeBuffer h = mapping.buffer;
+        final int state = h.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+        final long silence = System.nanoTime() - h.getLongVolatile(IpcLayout.KERNEL_HEARTBEAT_OFFSET);
+        final long timeout = h.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
+        if (state != IpcLayout.KERNEL_RUNNING || silence > timeout)
+        {
+            final String why = state == IpcLayout.KERNEL_RUNNING
+                ? "has not heartbeaten for " + silence / 1_000_000 + " ms (pid "
+                + h.getLong(IpcLayout.KERNEL_PID_OFFSET) + " died?)"
+                : state == IpcLayout.KERNEL_STARTING ? "has not started" : "is closing or closed";
+            mapping.close();
+            throw new IllegalStateException("the Ferry IPC kernel at " + mapping.directory + " " + why
+                + "; start it (again) and attach afterwards");
+        }
+    }
+
+    /**
+     * @return a builder; name or directory, service and handler are required.
+     */
+    public static Builder builder()
+    {
+        return new Builder();
+    }
+
+    private void run()
+    {
+        int loops = 0;
+        try
+        {
+            while (running)
+            {
+                final int n = reader.read(this, batch);
+                header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+                if ((++loops & 1023) == 0 || (n == 0 && (loops & 63) == 0))
+                {
+                    checkKernelAlive();
+                }
+                idle.idle(n);
+            }
+        }
+        catch (final Throwable t)
+        {
+            stopReason = "server agent failed: " + t;
+            throw t;
+        }
+        finally
+        {
+            header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+        }
+    }
+
+    private void checkKernelAlive()
+    {
+        final int state = header.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+        if (state == IpcLayout.KERNEL_CLOSED)
+        {
+            stopReason = "the kernel closed";
+            running = false;
+        }
+        else if (System.nanoTime() - header.getLongVolatile(IpcLayout.KERNEL_HEARTBEAT_OFFSET) > kernelTimeoutNs)
+        {
+            stopReason = "the kernel (pid " + header.getLong(IpcLayout.KERNEL_PID_OFFSET) + ") stopped heartbeating";
+            running = false;
+        }
+    }
+
+    @Override
+    public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+    {
+        if (length < IpcLayout.MSG_HEADER)
+        {
+            corruptRecord();
+            return true;
+        }
+        final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
+        final int client = buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET);
+        final int clientGeneration = buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET);
+        final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
+        if (client < 0 || client >= layout.maxClients || slot < 0 || slot >= layout.maxInFlight || callId < 0)
+        {
+            corruptRecord();
+            return true;
+        }
+        final int clientEntry = layout.clientEntry(client);
+        if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
+            || header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET) != clientGeneration)
+        {
+            stale.incrementAndGet();
+            return true;
+        }
+        final int serviceId = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
+        final int payload = buffer.getInt(index + IpcLayout.REQ_LENGTH_OFFSET);
+        if (serviceId != service || payload < 0 || payload > layout.slotBytes
+            || payload > length - IpcLayout.MSG_HEADER)
+        {
+            corrupt.incrementAndGet();
+            reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
+                + service + ": service " + serviceId + ", payload length " + payload + " in a " + length
+                + "-byte record");
+            return true;
+        }
+        message.putBytes(0, buffer, index + IpcLayout.MSG_HEADER, payload);
+        int replyLength;
+        String failure = null;
+        try
+        {
+            replyLength = handler.onCall(message, payload);
+            if (replyLength < 0 || replyLength > layout.slotBytes)
+            {
+                failure = "handler of service " + service + " returned reply length " + replyLength
+                    + ", outside 0-" + layout.slotBytes;
+            }
+        }
+        catch (final Throwable t)
+        {
+            replyLength = 0;
+            failure = "handler of service " + service + " threw " + t;
+        }
+        if (failure == null)
+        {
+            final ManyToOneRingBuffer cq = cqs[client];
+            final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
+            if (claimed < 0)
+            {
+                dropped.incrementAndGet();
+                return true;
+            }
+            final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
+            b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
+            b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
+            b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
+            b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
+            b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, IpcLayout.STATUS_OK);
+            b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, replyLength);
+            b.putBytes(claimed + IpcLayout.MSG_HEADER, message, 0, replyLength);
+            cq.commit(claimed);
+        }
+        else
+        {
+            reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
+        }
+        served.incrementAndGet();
+        return true;
+    }
+
+    private void reply(
+        final int client, final int clientGeneration, final long callId, final int slot, final int status,
+        final String text)
+    {
+        final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        final int len = Math.min(bytes.length, layout.slotBytes);
+        final ManyToOneRingBuffer cq = cqs[client];
+        final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+        if (claimed < 0)
+        {
+            dropped.incrementAndGet();
+            return;
+        }
+        final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
+        b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
+        b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
+        b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
+        b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
+        b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
+        b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, len);
+        b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
+        cq.commit(claimed);
+    }
+
+    private void corruptRecord()
+    {
+        corrupt.incrementAndGet();
+        bumpEpoch();
+    }
+
+    @Override
+    public void onResync(final String why)
+    {
+        corrupt.incrementAndGet();
+        bumpEpoch();
+    }
+
+    private void bumpEpoch()
+    {
+        final int offset = entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
+        header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
+        header.putLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_RECORDS_OFFSET, corrupt.get());
+    }
+
+    /**
+     * @return the service this server serves.
+     */
+    public int serviceId()
+    {
+        return service;
+    }
+
+    /**
+     * @return this attachment's generation: 1 for the service's first server, one more for each that replaced it.
+     */
+    public int generation()
+    {
+        return generation;
+    }
+
+    /**
+     * @return calls handled (OK or FAILED).
+     */
+    public long served()
+    {
+        return served.get();
+    }
+
+    /**
+     * @return corrupt records met (each became an error completion where its caller could be told, else a
+     * resynchronisation that fails the callers' calls in flight to this service).
+     */
+    public long corruptRecords()
+    {
+        return corrupt.get();
+    }
+
+    /**
+     * @return requests from clients no longer attached, dropped.
+     */
+    public long staleRequests()
+    {
+        return stale.get();
+    }
+
+    /**
+     * @return requests a previous, dead server left unread, in bytes, discarded when this one attached.
+     */
+    public long discardedAtAttach()
+    {
+        return discardedAtAttach;
+    }
+
+    /**
+     * @return false once closed, or once the kernel closed or died ({@link #stopReason()} says which).
+     */
+    public boolean isRunning()
+    {
+        return running && thread.isAlive();
+    }
+
+    /**
+     * @return why the server stopped by itself, or null.
+     */
+    public String stopReason()
+    {
+        return stopReason;
+    }
+
+    /**
+     * Waits until the server stops by itself (the kernel closed or died) or the timeout passes.
+     *
+     * @param timeout the longest wait.
+     * @return true if it stopped.
+     * @throws InterruptedException if interrupted.
+     */
+    public boolean awaitStop(final Duration timeout) throws InterruptedException
+    {
+        thread.join(Math.max(1, timeout.toMillis()));
+        return !thread.isAlive();
+    }
+
+    /**
+     * Detaches: serves what is already in the ring (for up to 1 s), then stops; callers of calls still unserved get
+     * error completions.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        final long deadline = System.nanoTime() + 1_000_000_000L;
+        while (thread.isAlive() && !reader.isEmpty() && System.nanoTime() - deadline < 0)
+        {
+            Thread.onSpinWait();
+        }
+        running = false;
+        try
+        {
+            thread.join(10_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.DETACHED);
+        Heartbeats.unregister(heartbeat);
+        if (!thread.isAlive())
+        {
+            mapping.close();
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "IpcServer{service=" + service + ", generation=" + generation + ", " + mapping.directory + "}";
+    }
+
+    /**
+     * Settings of an {@link IpcServer}.
+     *
+     * <p>Not thread-safe: configure and start on one thread.
+     */
+    public static final class Builder
+    {
+        private Path directory;
+        private int service = -1;
+        private Handler handler;
+        private int batch = 64;
+        private Supplier<IdleStrategy> idleStrategy = AdaptiveIdleStrategy::new;
+        private AgentThreadFactory threadFactory = AgentThreadFactory.daemon();
+
+        private Builder()
+        {
+        }
+
+        /**
+         * @param name the kernel's name ({@code /dev/shm/ferry-<name>}).
+         * @return this builder.
+         */
+        public Builder name(final String name)
+        {
+            this.directory = IpcMapping.defaultDirectory(name);
+            return this;
+        }
+
+        /**
+         * @param directory the kernel's directory, when it was built with one.
+         * @return this builder.
+         */
+        public Builder directory(final Path directory)
+        {
+            this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * @param id      the service to serve, from 0 to the kernel's services - 1.
+         * @param handler its handler.
+         * @return this builder.
+         */
+        public Builder service(final int id, final Handler handler)
+        {
+            this.service = id;
+            this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * @param batch most requests handled per pass before the server publishes progress.
+         * @return this builder.
+         */
+        public Builder batch(final int batch)
+        {
+            if (batch < 1)
+            {
+                throw new IllegalArgumentException("batch " + batch + " must be at least 1");
+            }
+            this.batch = batch;
+            return this;
+        }
+
+        /**
+         * @param supplier the server's idle strategy.
+         * @return this builder.
+         */
+        public Builder idleStrategy(final Supplier<IdleStrategy> supplier)
+        {
+            this.idleStrategy = Objects.requireNonNull(supplier, "supplier");
+            return this;
+        }
+
+        /**
+         * @param factory makes the server's agent thread, e.g. a pinning one.
+         * @return this builder.
+         */
+        public Builder threadFactory(final AgentThreadFactory factory)
+        {
+            this.threadFactory = Objects.requireNonNull(factory, "factory");
+            return this;
+        }
+
+        /**
+         * Attaches to the kernel and starts serving.
+         *
+         * @return the running server.
+         */
+        public IpcServer start()
+        {
+            if (directory == null)
+            {
+                throw new IllegalStateException("no name or directory; call name(\"...\") or directory(path)");
+            }
+            if (handler == null)
+            {
+                throw new IllegalStateException("no service; call service(id, handler)");
+            }
+            return new IpcServer(this, IpcMapping.open(directory));
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package dev.ferry.ipc;
+
+import org.agrona.BitUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RecordDescriptor;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * The consumer side of an Agrona ring buffer in shared memory, written so that nothing read from the mapping is
+ * trusted: positions, record lengths and types are checked before use, a record is read only inside
+ * {@code [head, tail)} and inside the ring, and a corrupt ring is resynchronised (its unread bytes skipped and
+ * zeroed, the head moved to the tail) instead of throwing. A record left uncommitted for longer than the stuck
+ * timeout (a producer that died mid-write) is unblocked as Agrona does, or skipped.
+ *
+ * <p>Threading: one consumer thread per ring, as with Agrona's ring buffers; producers in any process.
+ */
+final class RingReader
+{
+    /** Receives the records of one read. */
+    interface RecordHandler
+    {
+        /**
+         * @param buffer the ring's buffer.
+         * @param index  where the record's message starts.
+         * @param length the message's length, within the ring.
+         * @return true if consumed; false to stop reading and leave it for the next read.
+         */
+        boolean onRecord(UnsafeBuffer buffer, int index, int length);
+
+        /** The ring was resynchronised: records between the old head and the tail were skipped. */
+        void onResync(String why);
+    }
+
+    private final UnsafeBuffer buffer;
+    private final int capacity;
+    private final int mask;
+    private final int headPositionIndex;
+    private final int tailPositionIndex;
+    private final int expectedType;
+    private final long stuckTimeoutNs;
+    private final ManyToOneRingBuffer unblocker;
+    private long stuckSinceNs;
+    private long stuckPosition = -1;
+    private long resyncs;
+    private long badRecords;
+
+    RingReader(final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs)
+    {
+        this.buffer = ring;
+        this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
+        this.mask = capacity - 1;
+        this.headPositionIndex = capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET;
+        this.tailPositionIndex = capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
+        this.expectedType = expectedType;
+        this.stuckTimeoutNs = stuckTimeoutNs;
+        this.unblocker = new ManyToOneRingBuffer(ring);
+    }
+
+    /**
+     * Reads up to {@code limit} records of the expected type.
+     *
+     * @return records handed to the handler.
+     */
+    int read(final RecordHandler handler, final int limit)
+    {
+        final long head = buffer.getLongVolatile(headPositionIndex);
+        final long tail = buffer.getLongVolatile(tailPositionIndex);
+        final long available = tail - head;
+        if (available == 0)
+        {
+            return 0;
+        }
+        if (available < 0 || available > capacity || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            resync(handler, head, tail, "positions out of range: head " + head + ", tail " + tail + ", capacity "
+                + capacity);
+            return 0;
+        }
+        final int headIndex = (int)head & mask;
+        final int contiguous = (int)Math.min(capacity - headIndex, available);
+        int bytesRead = 0;
+        int count = 0;
+        try
+        {
+            while (bytesRead < contiguous && count < limit)
+            {
+                final int recordIndex = headIndex + bytesRead;
+                final int length = buffer.getIntVolatile(RecordDescriptor.lengthOffset(recordIndex));
+                if (length <= 0)
+                {
+                    if (stuck(head + bytesRead))
+                    {
+                        // A producer claimed this record and never committed it: it died mid-write, or the bytes
+                        // were overwritten. Let Agrona pad over it; if that cannot, skip what is unread.
+                        if (bytesRead > 0)
+                        {
+                            break;
+                        }
+                        if (!unblocker.unblock())
+                        {
+                            resync(handler, head, tail, "record at position " + (head + bytesRead)
+                                + " stayed uncommitted for longer than " + stuckTimeoutNs + " ns");
+                        }
+                        else
+                        {
+                            badRecords++;
+                            stuckPosition = -1;
+                        }
+                        return count;
+                    }
+                    break;
+                }
+                stuckPosition = -1;
+                final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+                if (length < RecordDescriptor.HEADER_LENGTH || aligned > contiguous - bytesRead)
+                {
+                    final long skipFrom = head + bytesRead;
+                    buffer.setMemory(headIndex, bytesRead, (byte)0);
+                    bytesRead = 0;
+                    resync(handler, skipFrom, tail, "record length " + length + " at position " + skipFrom
+                        + " does not fit the " + (contiguous - (skipFrom - head)) + " readable bytes");
+                    return count;
+                }
+                final int type = buffer.getInt(RecordDescriptor.typeOffset(recordIndex));
+                bytesRead += aligned;
+                if (type == RingBuffer.PADDING_MSG_TYPE_ID)
+                {
+                    continue;
+                }
+                if (type != expectedType)
+                {
+                    badRecords++;
+                    continue;
+                }
+                if (!handler.onRecord(buffer, RecordDescriptor.encodedMsgOffset(recordIndex),
+                    length - RecordDescriptor.HEADER_LENGTH))
+                {
+                    bytesRead -= aligned;
+                    break;
+                }
+                count++;
+            }
+        }
+        finally
+        {
+            if (bytesRead > 0)
+            {
+                zeroAndAdvance(head, bytesRead, bytesRead);
+            }
+        }
+        return count;
+    }
+
+    private void zeroAndAdvance(final long head, final int zeroBytes, final int advance)
+    {
+        if (advance > 0)
+        {
+            buffer.setMemory((int)head & mask, zeroBytes, (byte)0);
+            buffer.putLongOrdered(headPositionIndex, head + advance);
+        }
+    }
+
+    private boolean stuck(final long position)
+    {
+        final long now = System.nanoTime();
+        if (stuckPosition != position)
+        {
+            stuckPosition = position;
+            stuckSinceNs = now;
+            return false;
+        }
+        return now - stuckSinceNs > stuckTimeoutNs;
+    }
+
+    private void resync(final RecordHandler handler, final long head, final long tail, final String why)
+    {
+        resyncs++;
+        stuckPosition = -1;
+        long from = head;
+        long to = tail;
+        if (to - from < 0 || to - from > capacity)
+        {
+            from = 0;
+            to = capacity;
+        }
+        long zeroed = 0;
+        while (from + zeroed < to && zeroed < capacity)
+        {
+            final int index = (int)(from + zeroed) & mask;
+            final int chunk = (int)Math.min(capacity - index, to - from - zeroed);
+            buffer.setMemory(index, chunk, (byte)0);
+            zeroed += chunk;
+        }
+        long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
+        if (newHead != tail)
+        {
+            buffer.putLongVolatile(tailPositionIndex, newHead);
+        }
+        buffer.putLongOrdered(headPositionIndex, newHead);
+        handler.onResync(why);
+    }
+
+    /** Consumer and producer positions equal: nothing unread. */
+    boolean isEmpty()
+    {
+        return buffer.getLongVolatile(headPositionIndex) == buffer.getLongVolatile(tailPositionIndex);
+    }
+
+    /** Skips everything unread, without calling any handler; returns the bytes skipped. */
+    long skipAll()
+    {
+        final long head = buffer.getLongVolatile(headPositionIndex);
+        final long tail = buffer.getLongVolatile(tailPositionIndex);
+        buffer.setMemory(0, capacity, (byte)0);
+        final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
+        if (newHead != tail)
+        {
+            buffer.putLongVolatile(tailPositionIndex, newHead);
+        }
+        buffer.putLongOrdered(headPositionIndex, newHead);
+        return tail - head;
+    }
+
+    /** Puts the ring back to empty, positions at 0: only when no producer nor consumer can touch it. */
+    void reset()
+    {
+        buffer.setMemory(0, buffer.capacity(), (byte)0);
+        stuckPosition = -1;
+    }
+
+    long resyncs()
+    {
+        return resyncs;
+    }
+
+    long badRecords()
+    {
+        return badRecords;
+    }
+}
