@@ -2,6 +2,8 @@ package dev.ferry.samples;
 
 import dev.ferry.samples.microkernel.Microkernel;
 import dev.ferry.samples.quickstart.QuickStart;
+import dev.ferry.samples.sessions.Sessions;
+import dev.ferry.samples.sessions.Sessions;
 
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -21,7 +23,9 @@ public final class Samples
     static final List<Sample> SAMPLES = List.of(
         new Sample("quickstart", "one service, one client, DIRECT mode: one call and one batch", QuickStart::main),
         new Sample("microkernel", "file-system and block-device servers: open/read/write/close as INLINE, BLOCKING"
-            + " and batched MOVER calls; calls/s, CPU ns and context switches per call", Microkernel::main)
+            + " and batched MOVER calls; calls/s, CPU ns and context switches per call", Microkernel::main),
+        new Sample("sessions", "100 to 100,000 sessions multiplexed over a few Ferry servers vs a thread per session"
+            + " (platform, and virtual on JDK 21+); where each gives out", Sessions::main)
         );
 
     private Samples()
