@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         TopologyCommand.class,
         JmhCommand.class,
+        ReportCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FerryBench implements Runnable

@@ -1,0 +1,237 @@
+package dev.ferry.bench.report;
+
+import dev.ferry.Client;
+import dev.ferry.CompletionHandler;
+import dev.ferry.Handler;
+import dev.ferry.Kernel;
+import dev.ferry.Mode;
+import dev.ferry.Status;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.HdrHistogram.Histogram;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.YieldingIdleStrategy;
+
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+
+/**
+ * The idle-strategy trade-off: one server whose handler spins for a fixed service time, fed by an open-loop Poisson
+ * load generator (the calling thread) at a fraction of capacity, for each idle strategy. Each call carries its
+ * scheduled send time; the handler stamps the time it finished, so a call's response time runs from when it was
+ * due to be sent (a late generator is charged, not hidden) to when the server had handled it, and does not include
+ * how soon the generator noticed. CPU is the server thread's CPU time over the wall-clock time measured.
+ *
+ * <p>Capacity is measured in the same run ({@link #capacity}): one over the handler's real service time, the rate
+ * a server that did nothing but serve would sustain.
+ *
+ * <p>Threading: every method builds, uses and closes its own kernel on the calling thread.
+ */
+public final class IdleSweep
+{
+    /** The strategies compared, in the report's order. */
+    public static final List<String> STRATEGIES =
+        List.of("busy-spin", "yielding", "agrona-backoff", "blocking", "ferry-adaptive");
+
+    private static final long PARK_AHEAD_NS = 250_000;
+    private static final long WAKE_EARLY_NS = 150_000;
+
+    private IdleSweep()
+    {
+    }
+
+    /**
+     * @param serviceNs the handler's service time.
+     * @return a handler that spins for the service time, then writes its finishing time at offset 8.
+     */
+    public static Handler fixedService(final long serviceNs)
+    {
+        return (msg, len) ->
+        {
+            final long start = System.nanoTime();
+            while (System.nanoTime() - start < serviceNs)
+            {
+                Thread.onSpinWait();
+            }
+            msg.putLong(8, System.nanoTime());
+            return 16;
+        };
+    }
+
+    /**
+     * Measures capacity as one over the handler's real service time: the handler runs {@code samples} times on the
+     * calling thread, each timed, and the median is taken (a run the scheduler preempted is an outlier, not the
+     * service time). The path's own cost (a few hundred ns a call) is not subtracted, so loads are slightly
+     * understated near 100%.
+     *
+     * @param serviceNs the handler's nominal service time.
+     * @param samples   how many times to run it, at least 1.
+     * @return the service time, as set and as measured, and the capacity.
+     */
+    public static Report.Capacity capacity(final long serviceNs, final int samples)
+    {
+        if (samples < 1)
+        {
+            throw new IllegalArgumentException("samples is " + samples + "; it must be at least 1");
+        }
+        final Handler handler = fixedService(serviceNs);
+        final UnsafeBuffer message = new UnsafeBuffer(new byte[64]);
+        final long[] took = new long[samples];
+        try
+        {
+            for (int i = 0; i < samples; i++)
+            {
+                final long start = System.nanoTime();
+                handler.onCall(message, 16);
+                took[i] = System.nanoTime() - start;
+            }
+        }
+        catch (final Exception ex)
+        {
+            throw new IllegalStateException("the fixed-service handler failed: " + ex, ex);
+        }
+        java.util.Arrays.sort(took);
+        final double median = took[samples / 2];
+        return new Report.Capacity(serviceNs, median, 1e9 / median);
+    }
+
+    /**
+     * Measures one strategy at one load.
+     *
+     * @param strategy     one of {@link #STRATEGIES}.
+     * @param loadFraction arrival rate over capacity, above 0.
+     * @param capacity     the capacity measured by {@link #capacity}.
+     * @param warmNs       how long to run the load before measuring.
+     * @param measureNs    how long to measure.
+     * @param seed         the arrival process's seed.
+     * @return the server's response-time percentiles and CPU fraction.
+     */
+    public static Report.IdlePoint run(
+        final String strategy,
+        final double loadFraction,
+        final Report.Capacity capacity,
+        final long warmNs,
+        final long measureNs,
+        final long seed)
+    {
+        if (!(loadFraction > 0))
+        {
+            throw new IllegalArgumentException("loadFraction is " + loadFraction + "; it must be above 0");
+        }
+        final double ratePerSec = loadFraction * capacity.callsPerSec();
+        final double meanGapNs = 1e9 / ratePerSec;
+        final SplittableRandom random = new SplittableRandom(seed);
+        final Histogram latency = new Histogram(3_600_000_000_000L, 3);
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[16]);
+        final long[] failed = {0};
+        final long[] measureFrom = {Long.MAX_VALUE};
+        final CompletionHandler record = c ->
+        {
+            if (c.status() != Status.OK)
+            {
+                failed[0]++;
+                return;
+            }
+            final long due = c.buffer().getLong(0);
+            if (due - measureFrom[0] >= 0)
+            {
+                latency.recordValue(Math.max(0, c.buffer().getLong(8) - due));
+            }
+        };
+        try (Kernel kernel = kernel(strategy, capacity.serviceNs()))
+        {
+            final Client client = kernel.newClient();
+            final Thread server = kernel.agentThreads().get(0);
+            final long start = System.nanoTime();
+            final long from = start + warmNs;
+            final long end = from + measureNs;
+            ThreadStats.Sample cpu0 = null;
+            long next = start + gap(random, meanGapNs);
+            long now;
+            while ((now = System.nanoTime()) - end < 0)
+            {
+                if (cpu0 == null && now - from >= 0)
+                {
+                    measureFrom[0] = from;
+                    cpu0 = ThreadStats.of(server);
+                }
+                if (now - next >= 0)
+                {
+                    request.putLong(0, next);
+                    while (client.submit(0, request, 0, 16) == Client.BACK_PRESSURE)
+                    {
+                        client.poll(record, 4096);
+                    }
+                    client.flush();
+                    next += gap(random, meanGapNs);
+                    continue;
+                }
+                client.poll(record, 4096);
+                final long ahead = next - now;
+                if (ahead > PARK_AHEAD_NS)
+                {
+                    LockSupport.parkNanos(ahead - WAKE_EARLY_NS);
+                }
+                else
+                {
+                    Thread.onSpinWait();
+                }
+            }
+            final ThreadStats.Sample cpu = ThreadStats.of(server).minus(cpu0 == null ? ThreadStats.of(server) : cpu0);
+            final double wall = now - from;
+            while (client.inFlight() > 0)
+            {
+                if (client.poll(record, 4096) == 0)
+                {
+                    Thread.onSpinWait();
+                }
+            }
+            client.close();
+            if (failed[0] > 0)
+            {
+                throw new IllegalStateException(strategy + " at load " + loadFraction + ": " + failed[0]
+                    + " calls failed");
+            }
+            return new Report.IdlePoint(
+                strategy, loadFraction, ratePerSec, latency.getTotalCount(),
+                latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), cpu.cpuNs() / wall);
+        }
+    }
+
+    private static long gap(final SplittableRandom random, final double meanGapNs)
+    {
+        return Math.max(1, (long)(-Math.log(1.0 - random.nextDouble()) * meanGapNs));
+    }
+
+    private static Kernel kernel(final String strategy, final long serviceNs)
+    {
+        final Supplier<IdleStrategy> idle;
+        Mode mode = Mode.DIRECT;
+        switch (strategy)
+        {
+            case "busy-spin" -> idle = BusySpinIdleStrategy::new;
+            case "yielding" -> idle = YieldingIdleStrategy::new;
+            case "agrona-backoff" -> idle = BackoffIdleStrategy::new;
+            case "ferry-adaptive" -> idle = AdaptiveIdleStrategy::new;
+            case "blocking" ->
+            {
+                idle = AdaptiveIdleStrategy::new;
+                mode = Mode.BLOCKING;
+            }
+            default -> throw new IllegalArgumentException("unknown idle strategy '" + strategy + "'; use one of "
+                + STRATEGIES);
+        }
+        return Kernel.builder()
+            .mode(mode)
+            .service(0, fixedService(serviceNs))
+            .idleStrategy(idle)
+            .clientCapacity(4096)
+            .serverRingCapacity(4096)
+            .build()
+            .start();
+    }
+}

@@ -1,0 +1,275 @@
+package dev.ferry.bench.report;
+
+import dev.ferry.Mode;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Runs every measurement of the report within a time budget and judges Ferry's claims on the results. The budget is
+ * shared out: about a fifth to the modes, a fifth to the batch sweep, and most of the rest to the idle sweep, whose
+ * low-load points need time to collect enough arrivals.
+ *
+ * <p>Threading: {@link #run()} runs every measurement on the calling thread, one kernel at a time.
+ */
+public final class ReportRunner
+{
+    /** The batch sizes swept. */
+    public static final int[] BATCHES = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+    /** The loads of the quick idle sweep, as fractions of capacity. */
+    public static final double[] QUICK_LOADS = {0.01, 0.1, 0.3, 0.6, 0.9};
+    /** The loads of the full idle sweep. */
+    public static final double[] FULL_LOADS = {0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9};
+    /** The idle sweep handler's service time, ns. */
+    public static final long SERVICE_NS = 10_000;
+
+    private static final Mode[] MODES = {Mode.INLINE, Mode.DIRECT, Mode.MOVER, Mode.BLOCKING};
+
+    /** The sections a report can run. */
+    public static final Set<String> SECTIONS = Set.of("modes", "batch", "idle");
+
+    private final long budgetMs;
+    private final double[] loads;
+    private final Set<String> sections;
+    private final PrintStream progress;
+    private final long startNs = System.nanoTime();
+
+    /**
+     * @param budgetMs how long the measurements may take, in ms; at least 2000.
+     * @param loads    the idle sweep's loads, fractions of capacity in (0, 1].
+     * @param progress where progress lines go (standard error on the command line).
+     * @param sections which of {@link #SECTIONS} to run; the budget is shared as if all ran.
+     */
+    public ReportRunner(
+        final long budgetMs, final double[] loads, final PrintStream progress, final Set<String> sections)
+    {
+        if (sections.isEmpty() || !SECTIONS.containsAll(sections))
+        {
+            throw new IllegalArgumentException("sections " + sections + " must be some of " + SECTIONS);
+        }
+        this.sections = Set.copyOf(sections);
+        if (budgetMs < 2000)
+        {
+            throw new IllegalArgumentException("budget is " + budgetMs + " ms; give the report at least 2000 ms");
+        }
+        for (final double l : loads)
+        {
+            if (!(l > 0 && l <= 1))
+            {
+                throw new IllegalArgumentException("load " + l + " is not a fraction of capacity in (0, 1]");
+            }
+        }
+        this.budgetMs = budgetMs;
+        this.loads = loads.clone();
+        this.progress = progress;
+    }
+
+    /**
+     * @return everything measured, with the claims judged.
+     */
+    public Report run()
+    {
+        final long budgetNs = budgetMs * 1_000_000L;
+        final List<Report.ModeResult> modes = new ArrayList<>();
+        final long perMode = (long)(budgetNs * 0.20 / MODES.length);
+        for (final Mode mode : sections.contains("modes") ? MODES : new Mode[0])
+        {
+            final Report.ModeResult r = ModeProbe.run(mode, perMode / 3, perMode - perMode / 3);
+            modes.add(r);
+            log("mode %-8s p50 %s  p99 %s  p99.9 %s  %s calls/s  cpu %s/call  ctx-switches %.3f/call",
+                r.mode(), ns(r.rttP50Ns()), ns(r.rttP99Ns()), ns(r.rttP999Ns()), count(r.callsPerSec()),
+                ns(r.cpuNsPerCall()), r.ctxSwitchesPerCall());
+        }
+
+        final List<Report.BatchPoint> batches = new ArrayList<>();
+        final long perBatch = (long)(budgetNs * 0.20 / (2 * BATCHES.length));
+        for (final Mode mode : sections.contains("batch") ? new Mode[] {Mode.DIRECT, Mode.MOVER} : new Mode[0])
+        {
+            final StringBuilder line = new StringBuilder();
+            for (final int b : BATCHES)
+            {
+                final Report.BatchPoint p = BatchSweep.run(mode, b, perBatch / 3, perBatch - perBatch / 3);
+                batches.add(p);
+                line.append(String.format(Locale.ROOT, " %d:%s", b, ns(p.nsPerCall())));
+            }
+            log("batch %-6s ns/call by batch size:%s", mode.name(), line);
+        }
+
+        final List<Report.IdlePoint> idle = new ArrayList<>();
+        final Report.Capacity capacity = !sections.contains("idle") ? new Report.Capacity(SERVICE_NS, 0, 0)
+            : IdleSweep.capacity(SERVICE_NS, 2000);
+        log("capacity: %s calls/s, one over the handler's measured service time of %s", count(capacity.callsPerSec()),
+            ns(capacity.measuredServiceNs()));
+        final long perPoint = (long)(budgetNs * 0.55 / (loads.length * IdleSweep.STRATEGIES.size()));
+        long seed = 42;
+        for (final double load : sections.contains("idle") ? loads : new double[0])
+        {
+            final StringBuilder line = new StringBuilder();
+            for (final String s : IdleSweep.STRATEGIES)
+            {
+                final Report.IdlePoint p = IdleSweep.run(s, load, capacity, perPoint / 5, perPoint - perPoint / 5,
+                    seed++);
+                idle.add(p);
+                line.append(String.format(Locale.ROOT, "  %s p99 %s cpu %.1f%%", s, ns(p.p99Ns()),
+                    100 * p.cpuFraction()));
+            }
+            log("idle load %3.0f%%:%s", 100 * load, line);
+        }
+        final long elapsedMs = (System.nanoTime() - startNs) / 1_000_000L;
+        return new Report(machine(), budgetMs, elapsedMs, modes, batches, idle, capacity,
+            checks(modes, batches, idle));
+    }
+
+    /**
+     * Judges Ferry's claims on one run's results.
+     *
+     * @param modes   the modes' results.
+     * @param batches the batch sweep.
+     * @param idle    the idle sweep.
+     * @return one check per claim.
+     */
+    public static List<Report.Check> checks(
+        final List<Report.ModeResult> modes, final List<Report.BatchPoint> batches, final List<Report.IdlePoint> idle)
+    {
+        final List<Report.Check> checks = new ArrayList<>();
+        final Report.ModeResult direct = mode(modes, "DIRECT");
+        final Report.ModeResult blocking = mode(modes, "BLOCKING");
+        if (direct != null && blocking != null)
+        {
+            final double ratio = blocking.rttP50Ns() / (double)Math.max(1, direct.rttP50Ns());
+            checks.add(new Report.Check("direct-vs-blocking",
+                "DIRECT round-trip p50 is at most 1/50 of BLOCKING's",
+                String.format(Locale.ROOT, "DIRECT p50 %s, BLOCKING p50 %s: BLOCKING is %.1fx DIRECT",
+                    ns(direct.rttP50Ns()), ns(blocking.rttP50Ns()), ratio),
+                ratio >= 50));
+        }
+        final Report.BatchPoint m1 = batch(batches, "MOVER", 1);
+        final Report.BatchPoint m32 = batch(batches, "MOVER", 32);
+        if (m1 != null && m32 != null)
+        {
+            final double ratio = m1.nsPerCall() / m32.nsPerCall();
+            checks.add(new Report.Check("mover-batching",
+                "MOVER at batch 32 takes at least 5x fewer ns per call than at batch 1",
+                String.format(Locale.ROOT, "batch 1: %s/call, batch 32: %s/call: %.1fx", ns(m1.nsPerCall()),
+                    ns(m32.nsPerCall()), ratio),
+                ratio >= 5));
+        }
+        final List<String> beaten = new ArrayList<>();
+        int compared = 0;
+        for (final Report.IdlePoint a : idle)
+        {
+            if (!a.strategy().equals("ferry-adaptive"))
+            {
+                continue;
+            }
+            final Report.IdlePoint b = idle(idle, "agrona-backoff", a.loadFraction());
+            if (b != null)
+            {
+                compared++;
+                if (b.p99Ns() < a.p99Ns() && b.cpuFraction() < a.cpuFraction())
+                {
+                    beaten.add(String.format(Locale.ROOT, "%.0f%% (backoff p99 %s cpu %.1f%%, adaptive p99 %s cpu "
+                        + "%.1f%%)", 100 * a.loadFraction(), ns(b.p99Ns()), 100 * b.cpuFraction(), ns(a.p99Ns()),
+                        100 * a.cpuFraction()));
+                }
+            }
+        }
+        if (compared > 0)
+        {
+            checks.add(new Report.Check("adaptive-vs-backoff",
+                "at no load does Agrona's BackoffIdleStrategy beat Ferry's adaptive strategy on both p99 and CPU",
+                beaten.isEmpty() ? "not beaten at any of " + compared + " loads" : "beaten at " + beaten,
+                beaten.isEmpty()));
+        }
+        final double lowest = idle.stream().mapToDouble(Report.IdlePoint::loadFraction).min().orElse(Double.NaN);
+        final Report.IdlePoint adaptiveLow = idle(idle, "ferry-adaptive", lowest);
+        final Report.IdlePoint spinLow = idle(idle, "busy-spin", lowest);
+        if (adaptiveLow != null && spinLow != null)
+        {
+            final double ratio = adaptiveLow.cpuFraction() / spinLow.cpuFraction();
+            checks.add(new Report.Check("adaptive-low-load-cpu",
+                String.format(Locale.ROOT, "at %.0f%% load the adaptive strategy burns at most 10%% of the CPU busy "
+                    + "spin burns", 100 * lowest),
+                String.format(Locale.ROOT, "adaptive %.2f%%, busy spin %.1f%% of a CPU: %.1f%%",
+                    100 * adaptiveLow.cpuFraction(), 100 * spinLow.cpuFraction(), 100 * ratio),
+                ratio <= 0.10));
+        }
+        return checks;
+    }
+
+    private static Report.ModeResult mode(final List<Report.ModeResult> modes, final String name)
+    {
+        return modes.stream().filter(m -> m.mode().equals(name)).findFirst().orElse(null);
+    }
+
+    private static Report.BatchPoint batch(final List<Report.BatchPoint> points, final String mode, final int b)
+    {
+        return points.stream().filter(p -> p.mode().equals(mode) && p.batch() == b).findFirst().orElse(null);
+    }
+
+    private static Report.IdlePoint idle(final List<Report.IdlePoint> points, final String s, final double load)
+    {
+        return points.stream().filter(p -> p.strategy().equals(s) && p.loadFraction() == load).findFirst()
+            .orElse(null);
+    }
+
+    private static String machine()
+    {
+        return String.format(Locale.ROOT, "%d CPUs available to the JVM; %s %s (%s); %s %s %s",
+            Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
+            System.getProperty("java.runtime.version"), System.getProperty("java.vendor"),
+            System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"));
+    }
+
+    private void log(final String format, final Object... args)
+    {
+        final long s = (System.nanoTime() - startNs) / 1_000_000_000L;
+        progress.printf(Locale.ROOT, "[%3ds] " + format + "%n", prepend(s, args));
+        progress.flush();
+    }
+
+    private static Object[] prepend(final long s, final Object[] args)
+    {
+        final Object[] all = new Object[args.length + 1];
+        all[0] = s;
+        System.arraycopy(args, 0, all, 1, args.length);
+        return all;
+    }
+
+    /**
+     * @param ns a duration in nanoseconds.
+     * @return it in ns, µs or ms, three significant digits.
+     */
+    public static String ns(final double ns)
+    {
+        if (ns < 1_000)
+        {
+            return String.format(Locale.ROOT, "%.0f ns", ns);
+        }
+        if (ns < 1_000_000)
+        {
+            return String.format(Locale.ROOT, "%.3g µs", ns / 1e3);
+        }
+        return String.format(Locale.ROOT, "%.3g ms", ns / 1e6);
+    }
+
+    /**
+     * @param n a count or rate.
+     * @return it with a k or M suffix, three significant digits.
+     */
+    public static String count(final double n)
+    {
+        if (n < 1e3)
+        {
+            return String.format(Locale.ROOT, "%.0f", n);
+        }
+        if (n < 1e6)
+        {
+            return String.format(Locale.ROOT, "%.3gk", n / 1e3);
+        }
+        return String.format(Locale.ROOT, "%.3gM", n / 1e6);
+    }
+}
