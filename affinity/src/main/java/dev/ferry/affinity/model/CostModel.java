@@ -1,0 +1,108 @@
+package dev.ferry.affinity.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ferry.Mode;
+
+/**
+ * Predicts what a call costs from the machine's probes: a batch's round trip as readable terms, and the calls per
+ * second of one client sending batch after batch.
+ *
+ * <ul>
+ * <li>INLINE: {@code batch x handler}; the client's own bookkeeping is left out (see the caveat).</li>
+ * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)} plus
+ *     {@code batch x handler}.</li>
+ * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each) plus the DIRECT terms.</li>
+ * <li>MOVER: {@code 4 hops}, two between client and mover and two between mover and server, plus
+ *     {@code batch x handler}; when the mover shares a CPU with another thread, each hop onto the shared CPU waits
+ *     for the other thread to give way ({@code yield}), which the model adds and flags, since the scheduler decides
+ *     how long that really takes.</li>
+ * </ul>
+ *
+ * <p>Immutable; safe to share between threads.
+ */
+public final class CostModel
+{
+    private final MachineCosts costs;
+
+    /**
+     * @param costs the probes' results.
+     */
+    public CostModel(final MachineCosts costs)
+    {
+        this.costs = costs;
+    }
+
+    /**
+     * @return the inputs.
+     */
+    public MachineCosts costs()
+    {
+        return costs;
+    }
+
+    /**
+     * @param mode      the call path.
+     * @param placement where the threads run (a mover is needed for MOVER, and ignored otherwise).
+     * @param batch     calls per batch, at least 1.
+     * @return the prediction, with its terms.
+     * @throws IllegalArgumentException if MOVER is asked for without a mover, or the batch is below 1.
+     */
+    public Prediction predict(final Mode mode, final ModelPlacement placement, final int batch)
+    {
+        if (batch < 1)
+        {
+            throw new IllegalArgumentException("a batch holds at least 1 call; got " + batch);
+        }
+        final List<Term> terms = new ArrayList<>();
+        String caveat = null;
+        final double transfers = costs.transfersPerHop(batch);
+        final int c = placement.client();
+        final int s = placement.server();
+        switch (mode)
+        {
+            case INLINE:
+                caveat = "the client's own bookkeeping (slot, completion) is not probed; INLINE is the handler alone";
+                break;
+            case DIRECT:
+                terms.add(hops(2, transfers, c, s));
+                break;
+            case BLOCKING:
+                terms.add(new Term("wake-ups (park/unpark)", 2, costs.wakeRtt().median() / 2));
+                terms.add(hops(2, transfers, c, s));
+                break;
+            case MOVER:
+                if (!placement.hasMover())
+                {
+                    throw new IllegalArgumentException("MOVER mode needs a mover's CPU: use ModelPlacement.withMover");
+                }
+                final int m = placement.mover();
+                terms.add(hops(2, transfers, c, m));
+                terms.add(hops(2, transfers, m, s));
+                if (m == c || m == s)
+                {
+                    terms.add(new Term("hand-overs on the shared CPU " + m + " (yield)", 2 * batch,
+                        costs.yieldCost().median()));
+                    caveat = "the mover shares CPU " + m + " with the " + (m == c ? "client" : "server") +
+                        ": how long each waits for the other is the scheduler's choice, not a probe's";
+                }
+                break;
+            default:
+                throw new IllegalArgumentException("no model for mode " + mode);
+        }
+        terms.add(new Term("handler", batch, costs.handler().median()));
+        return new Prediction(mode, placement, batch, terms, caveat);
+    }
+
+    private Term hops(final int hops, final double transfers, final int a, final int b)
+    {
+        final String name = String.format("line transfers (%d hops x %.2f per hop), CPU %d-%d", hops, transfers, a, b);
+        if (a == b)
+        {
+            // Both ends on one CPU: no line leaves the core; the hand-over is the shared-CPU term's.
+            return new Term(name.replace("line transfers", "no line transfer on one CPU"), 0, 0);
+        }
+        return new Term(name, hops * transfers, costs.lineRttNs(a, b) / 2);
+    }
+}

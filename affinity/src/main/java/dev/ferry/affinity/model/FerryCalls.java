@@ -1,0 +1,162 @@
+package dev.ferry.affinity.model;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.ferry.Client;
+import dev.ferry.Handler;
+import dev.ferry.Kernel;
+import dev.ferry.Mode;
+import dev.ferry.affinity.pin.Pin;
+import dev.ferry.affinity.pin.Pinning;
+import dev.ferry.affinity.placement.Placement;
+import dev.ferry.affinity.placement.PlacementPolicy;
+import dev.ferry.affinity.placement.Roles;
+import dev.ferry.affinity.topology.Topology;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Measures real Ferry calls, to validate the {@link CostModel}: a kernel in the given mode with one service, its
+ * agents pinned where the placement says, and one client on a pinned thread sending batch after batch (submit
+ * {@code batch} calls, flush, await all replies).
+ *
+ * <p>Stateless; call from any thread, one measurement at a time.
+ */
+public final class FerryCalls
+{
+    /** Each sample runs batches for this long. */
+    private static final long SAMPLE_NS = 10_000_000L;
+
+    private FerryCalls()
+    {
+    }
+
+    /**
+     * A small handler with fixed work: sums the request's longs and replies with the sum (8 bytes).
+     *
+     * @return the handler.
+     */
+    public static Handler checksumHandler()
+    {
+        return (message, length) ->
+        {
+            long sum = 0;
+            for (int i = 0; i + 8 <= length; i += 8)
+            {
+                sum = sum * 31 + message.getLong(i);
+            }
+            message.putLong(0, sum);
+            return 8;
+        };
+    }
+
+    /**
+     * @param mode      the call path.
+     * @param placement the client's, server's and (MOVER) mover's CPUs.
+     * @param batch     calls per batch, at least 1.
+     * @param service   the handler.
+     * @param length    request bytes, at most 64.
+     * @param options   warm-up and sample counts; each sample runs for 10 ms.
+     * @return the round trip of one batch, in ns.
+     */
+    public static Stats measure(
+        final Mode mode,
+        final ModelPlacement placement,
+        final int batch,
+        final Handler service,
+        final int length,
+        final ProbeOptions options)
+    {
+        if (mode == Mode.MOVER && !placement.hasMover())
+        {
+            throw new IllegalArgumentException("MOVER mode needs a mover's CPU: use ModelPlacement.withMover");
+        }
+        final Topology topology = Topology.live();
+        final boolean mover = mode == Mode.MOVER;
+        final Placement plan = Placement.plan(topology, Roles.of(1, mover ? 1 : 0, 1),
+            PlacementPolicy.defaults().withAvoidCpu0(false).withOversubscribe(true).withExplicitCpus(
+                new int[] {placement.server()},
+                mover ? new int[] {placement.mover()} : new int[0],
+                new int[] {placement.client()}));
+        final int capacity = Math.max(64, Integer.highestOneBit(batch * 2 - 1) * 2);
+        final Kernel.Builder builder = Kernel.builder()
+            .mode(mode)
+            .service(0, service)
+            .clientCapacity(capacity)
+            .slotBytes(64);
+        if (Pinning.isAvailable())
+        {
+            builder.threadFactory(plan.threadFactory());
+        }
+        final AtomicReference<Object> result = new AtomicReference<>();
+        try (Kernel kernel = builder.build().start())
+        {
+            final Thread client = new Thread(() ->
+            {
+                try (Pin ignored = Pinning.isAvailable() ? Pinning.pinCurrentThread(placement.client(),
+                    topology.usable()) : null)
+                {
+                    result.set(run(kernel, batch, length, options));
+                }
+                catch (final Throwable ex)
+                {
+                    result.set(ex);
+                }
+            }, "ferry-model-client");
+            client.start();
+            client.join();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while measuring " + mode, ex);
+        }
+        final Object r = result.get();
+        if (r instanceof Stats)
+        {
+            return (Stats)r;
+        }
+        throw new IllegalStateException("measuring " + mode + " " + placement + " batch " + batch + " failed: " + r,
+            (Throwable)r);
+    }
+
+    private static Stats run(final Kernel kernel, final int batch, final int length, final ProbeOptions options)
+    {
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[64]);
+        final int[] received = new int[1];
+        try (Client client = kernel.newClient())
+        {
+            final double[] samples = new double[options.samples()];
+            for (int s = -options.warmupSamples(); s < samples.length; s++)
+            {
+                final long start = System.nanoTime();
+                long now;
+                long batches = 0;
+                do
+                {
+                    for (int k = 0; k < batch; k++)
+                    {
+                        request.putLong(0, k);
+                        if (client.submit(0, request, 0, length) == Client.BACK_PRESSURE)
+                        {
+                            throw new IllegalStateException("back-pressure with " + client.inFlight() +
+                                " calls in flight: the client's capacity is too small for batch " + batch);
+                        }
+                    }
+                    received[0] = 0;
+                    while (received[0] < batch)
+                    {
+                        client.await(c -> received[0]++, batch);
+                    }
+                    batches++;
+                    now = System.nanoTime();
+                }
+                while (now - start < SAMPLE_NS);
+                if (s >= 0)
+                {
+                    samples[s] = (now - start) / (double)batches;
+                }
+            }
+            return Stats.of(samples);
+        }
+    }
+}
