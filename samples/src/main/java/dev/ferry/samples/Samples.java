@@ -1,6 +1,7 @@
 package dev.ferry.samples;
 
 import dev.ferry.samples.microkernel.Microkernel;
+import dev.ferry.samples.placement.PlacementSample;
 import dev.ferry.samples.quickstart.QuickStart;
 import dev.ferry.samples.sessions.Sessions;
 import dev.ferry.samples.sessions.Sessions;
@@ -25,8 +26,9 @@ public final class Samples
         new Sample("microkernel", "file-system and block-device servers: open/read/write/close as INLINE, BLOCKING"
             + " and batched MOVER calls; calls/s, CPU ns and context switches per call", Microkernel::main),
         new Sample("sessions", "100 to 100,000 sessions multiplexed over a few Ferry servers vs a thread per session"
-            + " (platform, and virtual on JDK 21+); where each gives out", Sessions::main)
-        );
+            + " (platform, and virtual on JDK 21+); where each gives out", Sessions::main),
+        new Sample("placement", "the mover where the hardware model advises and where it advises against; predicted"
+            + " against measured", PlacementSample::main));
 
     private Samples()
     {
