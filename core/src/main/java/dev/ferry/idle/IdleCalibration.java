@@ -73,7 +73,9 @@ public final class IdleCalibration
     }
 
     /**
-     * Measures afresh: medians over repeated samples after a warm-up.
+     * Measures afresh: medians over repeated samples after a warm-up, except for the park granularity, which is the
+     * low quintile of its samples (a sleep that other threads delayed is not the timer's granularity: on a busy
+     * machine the median of {@code parkNanos(1 µs)} can reach milliseconds).
      *
      * @return a new calibration of this machine.
      */
@@ -106,7 +108,7 @@ public final class IdleCalibration
             Math.max(0.1, median(spin) / (double)spinsPerSample),
             Math.max(0.5, median(pause) / (double)pausesPerSample),
             Math.max(1.0, median(yield) / (double)yieldsPerSample),
-            Math.max(1_000L, median(park)));
+            Math.max(1_000L, lowQuintile(park)));
     }
 
     private static long timeSpins(final int n)
@@ -142,6 +144,14 @@ public final class IdleCalibration
             Thread.yield();
         }
         return System.nanoTime() - start;
+    }
+
+    /** A floor that survives noise: other threads can only lengthen a sleep, never shorten it. */
+    private static long lowQuintile(final long[] values)
+    {
+        final long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 5];
     }
 
     private static long median(final long[] values)
@@ -181,6 +191,18 @@ public final class IdleCalibration
     public long parkGranularityNs()
     {
         return parkGranularityNs;
+    }
+
+    /**
+     * The longest single park of a default {@link AdaptiveIdleStrategy}: four park granularities (each park period
+     * doubles from one granularity, so three doublings), kept between 100 µs and 1 ms. It bounds how long a message
+     * waits for a sleeping poller. Never less than the park granularity itself.
+     *
+     * @return nanoseconds.
+     */
+    public long defaultMaxParkNs()
+    {
+        return Math.max(parkGranularityNs, Math.max(100_000L, Math.min(1_000_000L, 4 * parkGranularityNs)));
     }
 
     @Override

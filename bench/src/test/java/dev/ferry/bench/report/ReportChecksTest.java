@@ -1,0 +1,87 @@
+package dev.ferry.bench.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The report's verdicts on made-up results, and its JSON written and read back.
+ */
+final class ReportChecksTest
+{
+    private static Report.ModeResult mode(final String name, final long p50)
+    {
+        return new Report.ModeResult(name, 100, p50, 2 * p50, 3 * p50, 1e9 / p50, 1, 1, 0, 0, 0, 0, 0);
+    }
+
+    private static Report.IdlePoint idle(final String s, final double load, final long p99, final double cpu)
+    {
+        return new Report.IdlePoint(s, load, 1000, 100, p99 / 2, p99, cpu);
+    }
+
+    private static Map<String, Boolean> verdicts(final List<Report.Check> checks)
+    {
+        final java.util.Map<String, Boolean> m = new java.util.HashMap<>();
+        checks.forEach(c -> m.put(c.name(), c.passed()));
+        return m;
+    }
+
+    @Test
+    void claimsPassWhenTheRatiosHold()
+    {
+        final List<Report.Check> checks = ReportRunner.checks(
+            List.of(mode("DIRECT", 500), mode("BLOCKING", 30_000)),
+            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000), new Report.BatchPoint("MOVER", 32, 10, 1e7, 150)),
+            List.of(idle("busy-spin", 0.01, 20_000, 1.0), idle("ferry-adaptive", 0.01, 300_000, 0.08),
+                idle("agrona-backoff", 0.01, 900_000, 0.05), idle("ferry-adaptive", 0.5, 40_000, 0.7),
+                idle("agrona-backoff", 0.5, 60_000, 0.6)));
+        assertEquals(Map.of("direct-vs-blocking", true, "mover-batching", true, "adaptive-vs-backoff", true,
+            "adaptive-low-load-cpu", true), verdicts(checks));
+    }
+
+    @Test
+    void claimsFailWhenTheRatiosDoNot()
+    {
+        final List<Report.Check> checks = ReportRunner.checks(
+            List.of(mode("DIRECT", 1000), mode("BLOCKING", 30_000)),
+            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000), new Report.BatchPoint("MOVER", 32, 10, 2e6, 500)),
+            List.of(idle("busy-spin", 0.01, 20_000, 1.0), idle("ferry-adaptive", 0.01, 300_000, 0.2),
+                idle("agrona-backoff", 0.01, 900_000, 0.05), idle("ferry-adaptive", 0.5, 40_000, 0.7),
+                idle("agrona-backoff", 0.5, 30_000, 0.6)));
+        final Map<String, Boolean> v = verdicts(checks);
+        assertFalse(v.get("direct-vs-blocking"), "30x is less than 50x");
+        assertFalse(v.get("mover-batching"), "2x is less than 5x");
+        assertFalse(v.get("adaptive-vs-backoff"), "backoff has lower p99 and CPU at 50%");
+        assertFalse(v.get("adaptive-low-load-cpu"), "20% of busy spin's CPU is above 10%");
+        assertTrue(checks.stream().filter(c -> c.name().equals("adaptive-vs-backoff")).findFirst().orElseThrow()
+            .measured().contains("50%"), "names the load where it was beaten");
+    }
+
+    @Test
+    void jsonRoundTrips()
+    {
+        final Report r = new Report("m \"quoted\"", 1000, 900, List.of(mode("DIRECT", 500)),
+            List.of(new Report.BatchPoint("MOVER", 32, 10, 1.5e7, 66.6)),
+            List.of(idle("ferry-adaptive", 0.01, 300_000, 0.08)), new Report.Capacity(10_000, 10_200, 98_039.2),
+            List.of(new Report.Check("n", "c", "m", true)));
+        @SuppressWarnings("unchecked")
+        final Map<String, Object> json = (Map<String, Object>)JsonReader.parse(ReportFiles.json(r));
+        assertEquals("m \"quoted\"", json.get("machine"));
+        @SuppressWarnings("unchecked")
+        final Map<String, Object> batch = ((List<Map<String, Object>>)json.get("batchSweep")).get(0);
+        assertEquals(66.6, (Double)batch.get("nsPerCall"), 1e-9);
+        assertEquals(32.0, batch.get("batch"));
+        @SuppressWarnings("unchecked")
+        final Map<String, Object> idle = ((List<Map<String, Object>>)json.get("idle")).get(0);
+        assertEquals(0.08, (Double)idle.get("cpuFraction"), 1e-12);
+        assertEquals(Boolean.TRUE, ((List<Map<String, Object>>)(Object)json.get("checks")).get(0).get("passed"));
+        assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("{\"a\":1,}"));
+        assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("[1 2]"));
+    }
+}
