@@ -32,11 +32,14 @@ public final class ProbeOptions
     }
 
     /**
-     * @return 5 warm-up samples, 21 samples of 20,000 rounds each.
+     * Many short samples: on a shared machine a sample the scheduler interrupts is an outlier the median drops,
+     * where one long sample would average the interruption in.
+     *
+     * @return 20 warm-up samples, 201 samples of 1,000 rounds each.
      */
     public static ProbeOptions defaults()
     {
-        return new ProbeOptions(5, 21, 20_000);
+        return new ProbeOptions(20, 201, 1_000);
     }
 
     /**

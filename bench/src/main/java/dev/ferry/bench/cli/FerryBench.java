@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
         TopologyCommand.class,
         JmhCommand.class,
         ReportCommand.class,
+        LatencyMapCommand.class,
+        ModelCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FerryBench implements Runnable
