@@ -56,7 +56,8 @@ public final class Sessions
             a.intArg("latency-budget-ms", 10, "median round trip beyond which an approach has given out"),
             a.intArg("memory-budget-mb", 1024, "resident memory growth beyond which an approach has given out"),
             a.intArg("step-seconds", 10, "longest one step may take"),
-            a.intArg("budget-seconds", 45, "longest the whole ramp may take"));
+            a.intArg("budget-seconds", 45, "longest the whole ramp may take"),
+            a.intArg("min-requests", 20_000, "fewest requests per step (small N: more per session)"));
         if (a.helpOrCheck())
         {
             return;
@@ -79,17 +80,28 @@ public final class Sessions
      * @param memoryBudgetMb  resident-memory growth limit.
      * @param stepSeconds     time limit of one step.
      * @param budgetSeconds   time limit of the whole ramp.
+     * @param minRequests     fewest requests per step: at small N each session gets more than {@code perSession}.
      */
     public record Config(int from, int to, int perSession, int window, int servers, int threadCap,
-                         int latencyBudgetMs, int memoryBudgetMb, int stepSeconds, int budgetSeconds)
+                         int latencyBudgetMs, int memoryBudgetMb, int stepSeconds, int budgetSeconds, int minRequests)
     {
+        /**
+         * @param n sessions.
+         * @return requests per session at that N.
+         */
+        public int perSessionAt(final int n)
+        {
+            return Math.max(perSession, (int)((minRequests + (long)n - 1) / n));
+        }
+
         /** @throws IllegalArgumentException if a value is out of range. */
         public Config
         {
             if (from < 1 || to < from || perSession < 1 || window < 1 || servers < 1 || threadCap < 1
-                || latencyBudgetMs < 1 || memoryBudgetMb < 1 || stepSeconds < 1 || budgetSeconds < 1)
+                || latencyBudgetMs < 1 || memoryBudgetMb < 1 || stepSeconds < 1 || budgetSeconds < 1 || minRequests < 0)
             {
-                throw new IllegalArgumentException("sessions: every value must be at least 1 and --to at least --from;"
+                throw new IllegalArgumentException("sessions: every value must be at least 1 (--min-requests 0) and --to"
+                    + " at least --from;"
                     + " got " + this);
             }
         }
@@ -102,7 +114,7 @@ public final class Sessions
      *
      * @param approach      which.
      * @param sessions      N.
-     * @param replies       replies received.
+     * @param replies       replies received (N x requests per session when all came back).
      * @param perSecond     replies per second.
      * @param p50Us         median round trip, µs.
      * @param p99Us         99th-percentile round trip, µs.
@@ -148,8 +160,9 @@ public final class Sessions
                 + "; they need JDK 21 or later");
         }
 
-        out.printf("sessions: N from %d to %d, %d request(s) per session per step, %d in flight, on %d CPUs%n",
-            c.from(), c.to(), c.perSession(), c.window(), Runtime.getRuntime().availableProcessors());
+        out.printf("sessions: N from %d to %d, %d request(s) per session per step (at least %d per step), %d in"
+            + " flight, on %d CPUs%n", c.from(), c.to(), c.perSession(), c.minRequests(), c.window(),
+            Runtime.getRuntime().availableProcessors());
         out.printf("%-44s %8s %10s %10s %10s %12s %12s %9s %s%n", "approach", "N", "req/s", "p50 us", "p99 us",
             "RSS B/sess", "heap B/sess", "setup ms", "");
         final Map<String, List<Step>> results = new LinkedHashMap<>();
@@ -157,10 +170,18 @@ public final class Sessions
         {
             final List<Step> steps = new ArrayList<>();
             results.put(e.getKey(), steps);
-            try (Pin pin = "ferry".equals(e.getKey()) && placement[0] != null
-                ? Pinning.pinCurrentThread(placement[0].clientCpu(0)) : null)
+            final Pin pin = "ferry".equals(e.getKey()) && placement[0] != null
+                ? Pinning.pinCurrentThread(placement[0].clientCpu(0)) : null;
+            try
             {
                 ramp(e.getValue(), ns, c, budgetEnd, steps, out);
+            }
+            finally
+            {
+                if (pin != null)
+                {
+                    pin.close();
+                }
             }
         }
         out.println();
@@ -268,7 +289,8 @@ public final class Sessions
     private static Step step(final SessionHost host, final int n, final Config c, final long budgetEnd)
     {
         final long deadline = Math.min(budgetEnd, System.nanoTime() + c.stepSeconds() * 1_000_000_000L);
-        final long[] latencies = new long[(int)Math.min(Integer.MAX_VALUE - 8, (long)n * c.perSession())];
+        final int perSession = c.perSessionAt(n);
+        final long[] latencies = new long[(int)Math.min(Integer.MAX_VALUE - 8, (long)n * perSession)];
         final long heap0 = heapAfterGc();
         final long rss0 = rss();
         try
@@ -298,17 +320,17 @@ public final class Sessions
             final long rssPer = Math.max(0, rss() - rss0) / n;
             final long heapPer = Math.max(0, heapAfterGc() - heap0) / n;
             final long t1 = System.nanoTime();
-            final int replies = host.drive(c.perSession(), c.window(), deadline, latencies);
+            final int replies = host.drive(perSession, c.window(), deadline, latencies);
             final double seconds = (System.nanoTime() - t1) / 1e9;
-            final int wrong = host.wrongCounts(c.perSession());
+            final int wrong = host.wrongCounts(perSession);
             final long[] sorted = Arrays.copyOf(latencies, Math.min(replies, latencies.length));
             Arrays.sort(sorted);
             final double p50 = percentile(sorted, 0.50) / 1e3;
             final double p99 = percentile(sorted, 0.99) / 1e3;
             String gaveOut = null;
-            if (replies < (long)n * c.perSession())
+            if (replies < (long)n * perSession)
             {
-                gaveOut = "only " + replies + " of " + (long)n * c.perSession() + " replies within the step's time";
+                gaveOut = "only " + replies + " of " + (long)n * perSession + " replies within the step's time";
             }
             else if (wrong > 0)
             {

@@ -21,7 +21,7 @@ class SessionsTest
     void rampsEachApproachAndStopsThePlatformThreadsAtTheirCap()
     {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final Sessions.Config config = new Sessions.Config(10, 100, 3, 8, 1, 50, 10_000, 1024, 10, 40);
+        final Sessions.Config config = new Sessions.Config(10, 100, 3, 8, 1, 50, 10_000, 1024, 10, 40, 300);
         final Map<String, List<Sessions.Step>> results =
             Sessions.run(config, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         final String out = bytes.toString(StandardCharsets.UTF_8);
@@ -31,14 +31,14 @@ class SessionsTest
         for (final Sessions.Step s : ferry)
         {
             assertNull(s.gaveOut(), out);
-            assertEquals(s.sessions() * 3L, s.replies(), out);
+            assertEquals((long)s.sessions() * config.perSessionAt(s.sessions()), s.replies(), out);
             assertEquals(0, s.wrong(), out);
             assertTrue(s.p50Us() > 0 && s.p99Us() >= s.p50Us(), out);
         }
 
         final List<Sessions.Step> platform = results.get("platform");
         assertEquals(3, platform.size(), out);
-        assertEquals(30 * 3L, platform.get(1).replies(), out);
+        assertEquals(30 * 10L, platform.get(1).replies(), out);
         assertEquals(0, platform.get(1).wrong(), out);
         assertNotNull(platform.get(2).gaveOut(), out);
         assertTrue(platform.get(2).gaveOut().contains("thread cap 50"), out);
@@ -54,6 +54,15 @@ class SessionsTest
         {
             assertTrue(out.contains("virtual threads: not measured"), out);
         }
+    }
+
+    @Test
+    void smallStepsGiveEachSessionMoreRequests()
+    {
+        final Sessions.Config config = new Sessions.Config(10, 100, 3, 8, 1, 50, 10_000, 1024, 10, 40, 300);
+        assertEquals(30, config.perSessionAt(10));
+        assertEquals(10, config.perSessionAt(30));
+        assertEquals(3, config.perSessionAt(100));
     }
 
     @Test
