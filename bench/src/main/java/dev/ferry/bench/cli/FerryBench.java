@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         TopologyCommand.class,
         JmhCommand.class,
         ReportCommand.class,
+        JmhChartCommand.class,
         LatencyMapCommand.class,
         ModelCommand.class,
         CommandLine.HelpCommand.class,
