@@ -11,11 +11,12 @@ import dev.ferry.Mode;
  *
  * <ul>
  * <li>INLINE: {@code batch x handler}; the client's own bookkeeping is left out (see the caveat).</li>
- * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)} plus
- *     {@code batch x handler}.</li>
- * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each) plus the DIRECT terms.</li>
- * <li>MOVER: {@code 4 hops}, two between client and mover and two between mover and server, plus
- *     {@code batch x handler}; when the mover shares a CPU with another thread, each hop onto the shared CPU waits
+ * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)}, plus half a
+ *     {@code Thread.onSpinWait()} per hop (the poller notices the message mid-pause), plus {@code batch x handler}.</li>
+ * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each), plus the line transfers of 2 hops and
+ *     the handler.</li>
+ * <li>MOVER: {@code 4 hops}, two between client and mover and two between mover and server, with their
+ *     pauses, plus {@code batch x handler}; when the mover shares a CPU with another thread, each hop onto the shared CPU waits
  *     for the other thread to give way ({@code yield}), which the model adds and flags, since the scheduler decides
  *     how long that really takes.</li>
  * </ul>
@@ -67,6 +68,7 @@ public final class CostModel
                 break;
             case DIRECT:
                 terms.add(hops(2, transfers, c, s));
+                terms.add(pauses(2));
                 break;
             case BLOCKING:
                 terms.add(new Term("wake-ups (park/unpark)", 2, costs.wakeRtt().median() / 2));
@@ -80,6 +82,7 @@ public final class CostModel
                 final int m = placement.mover();
                 terms.add(hops(2, transfers, c, m));
                 terms.add(hops(2, transfers, m, s));
+                terms.add(pauses(4));
                 if (m == c || m == s)
                 {
                     terms.add(new Term("hand-overs on the shared CPU " + m + " (yield)", 2 * batch,
@@ -93,6 +96,15 @@ public final class CostModel
         }
         terms.add(new Term("handler", batch, costs.handler().median()));
         return new Prediction(mode, placement, batch, terms, caveat);
+    }
+
+    /**
+     * A poller waiting in its pause phase notices a message half a pause late, on average, at each hop.
+     */
+    private Term pauses(final int hops)
+    {
+        return new Term("polling pauses (half a Thread.onSpinWait per hop, " + hops + " hops)", hops * 0.5,
+            costs.spinWait().median());
     }
 
     private Term hops(final int hops, final double transfers, final int a, final int b)
