@@ -71,6 +71,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final long[] callIds;
     private final int[] services;
     private final int[] serverGenerations;
+    private final long[] sentPositions;
     private final boolean[] sync;
     private final UnsafeBuffer staging;
     private final int[] stagedLengths;
@@ -96,6 +97,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private long ownEpoch;
 
     private long nextId;
+    private long delivered;
     private int inFlight;
     private int handlerCalls;
     private int emptyPolls;
@@ -179,6 +181,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.callIds = new long[maxInFlight];
         this.services = new int[maxInFlight];
         this.serverGenerations = new int[maxInFlight];
+        this.sentPositions = new long[maxInFlight];
         this.sync = new boolean[maxInFlight];
         this.staging = new UnsafeBuffer(new byte[Math.max(1, maxInFlight * slotBytes)]);
         this.stagedLengths = new int[maxInFlight];
@@ -360,6 +363,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         b.putInt(claimed + IpcLayout.REQ_LENGTH_OFFSET, length);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
         ring.commit(claimed);
+        if (!moverMode)
+        {
+            sentPositions[slot] = ring.producerPosition();
+        }
         state[slot] = IN_FLIGHT;
         serverGenerations[slot] = serverGeneration;
         final int at = (fifoHead[service] + fifoCount[service]++) % maxInFlight;
@@ -409,22 +416,26 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             flush();
         }
-        int n = deliverFailing(limit);
+        final long before = delivered;
+        deliverFailing(limit);
+        final int n = (int)(delivered - before);
         if (n < limit)
         {
-            n += cqReader.read(this, limit - n);
+            cqReader.read(this, limit - n);
         }
-        if (n == 0 && inFlight > 0 && (++emptyPolls & 63) == 0)
+        if (delivered == before && inFlight > 0 && (++emptyPolls & 63) == 0)
         {
             final long now = System.nanoTime();
             if (now - lastCheckNs >= checkIntervalNs)
             {
                 lastCheckNs = now;
+                // Liveness checks drain the completion ring before failing calls, so they may hand over a few more
+                // completions than the limit.
                 checkLiveness(now);
-                n = deliverFailing(limit);
+                deliverFailing(limit);
             }
         }
-        return n;
+        return (int)(delivered - before);
     }
 
     private int deliverFailing(final int limit)
@@ -445,6 +456,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 
     private void deliver(final int slot)
     {
+        delivered++;
         inFlight--;
         state[slot] = FREE;
         freeSlots[freeCount++] = slot;
@@ -679,7 +691,41 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             else
             {
                 failOlderGenerations(s, serverGen);
+                if (!moverMode && fifoCount[s] > 0)
+                {
+                    failPassedUnanswered(s);
+                }
             }
+        }
+    }
+
+    /**
+     * DIRECT mode: a server publishes its ring's consumer position only after writing the replies of the requests it
+     * read, so once that position passed a request, its reply is in this client's completion ring or was lost (a
+     * corrupt record, a reply that found the ring full). Read the position, drain the ring, and fail what is left.
+     */
+    private void failPassedUnanswered(final int service)
+    {
+        final long consumed = serverRings[service].consumerPosition();
+        cqReader.read(this, maxInFlight);
+        int lost = -1;
+        final int count = fifoCount[service];
+        for (int i = 0; i < count; i++)
+        {
+            final int at = (fifoHead[service] + i) % maxInFlight;
+            final int s = fifoSlots[service][at];
+            if (state[s] == IN_FLIGHT && callIds[s] == fifoIds[service][at] && sentPositions[s] <= consumed)
+            {
+                lost = s;
+            }
+        }
+        if (lost >= 0)
+        {
+            corruptRecords++;
+            final long id = callIds[lost];
+            popUntil(service, lost, id);
+            fail(lost, Status.FAILED, "call " + id + " to service " + service + " was read by its server but no "
+                + "reply came back (a corrupt record, or a reply that found the completion ring full)");
         }
     }
 
@@ -913,6 +959,32 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                 + (kernelState == IpcLayout.KERNEL_CLOSING ? "closing" : "closed")
                 + "; calls can no longer be submitted. Calls in flight still complete (OK or CLOSED): poll them");
         }
+    }
+
+    /** Diagnostics, racy when read from another thread than the owner's. */
+    String debugState()
+    {
+        final StringBuilder b = new StringBuilder("inFlight=" + inFlight + " staged=" + stagedCount + " heldBack="
+            + heldBack + " failing=" + failingCount + " free=" + freeCount + " late=" + lateReplies + " corrupt="
+            + corruptRecords + " gone=" + gone);
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            b.append(" fifo[").append(s).append("]=").append(fifoCount[s]);
+            if (!moverMode)
+            {
+                b.append(" consumed=").append(serverRings[s].consumerPosition()).append(" produced=")
+                    .append(serverRings[s].producerPosition());
+            }
+        }
+        for (int i = 0; i < maxInFlight; i++)
+        {
+            if (state[i] != FREE)
+            {
+                b.append(" slot").append(i).append(":state=").append(state[i]).append(",id=").append(callIds[i])
+                    .append(",pos=").append(sentPositions[i]);
+            }
+        }
+        return b.toString();
     }
 
     @Override

@@ -201,9 +201,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             return true;
         }
         final int clientEntry = layout.clientEntry(client);
-        if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
-            || header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET) != clientGeneration)
+        final int currentGeneration = header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+        if (clientGeneration <= 0 || clientGeneration > currentGeneration)
         {
+            corruptRecord();
+            return true;
+        }
+        if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
+            || currentGeneration != clientGeneration)
+        {
+            // A request of a client that has since died or detached: nobody to answer.
             stale.incrementAndGet();
             return true;
         }

@@ -36,7 +36,7 @@ final class IpcProcessTest
     private final List<ChildProcess> children = new ArrayList<>();
 
     @AfterEach
-    void destroyChildren() throws InterruptedException
+    void destroyChildren()
     {
         for (final ChildProcess child : children)
         {
