@@ -12,15 +12,24 @@ import java.util.concurrent.locks.LockSupport;
  * machine's real park granularity up to a maximum; the first poll that finds work puts it back to
  * {@link IdleLevel#WORKING}. It is the software stand-in for throttling the clock of a core that is mostly polling.
  *
- * <p>The steps come from an {@link IdleCalibration}: {@value #DEFAULT_SPINS} re-polls, then a pause phase of
- * half a real park (spinning as long as a wake-up costs is the classic 2-competitive rule; half of it keeps a poller
- * that sees one call a millisecond under 5% of a core while still catching the calls that come in quick succession),
- * then {@value #DEFAULT_YIELDS} yields (on a busy machine one yield may give away a whole time slice, so few), then
- * parks whose first period is the park granularity, since asking for less sleeps that long anyway, doubling up to
- * {@link IdleCalibration#defaultMaxParkNs()} (a few park granularities): the longest a message waits for a
- * sleeping poller, which keeps the latency of a quiet server's calls within a few hundred microseconds where a
- * 1 ms cap (Agrona's {@code BackoffIdleStrategy}) lets it reach a millisecond, for a few more wake-ups a
- * millisecond.
+ * <p>The steps come from an {@link IdleCalibration}: {@value #DEFAULT_SPINS} re-polls, then a pause phase of at
+ * most half a real park (spinning as long as a wake-up costs is the classic 2-competitive rule), then
+ * {@value #DEFAULT_YIELDS} yields (on a busy machine one yield may give away a whole time slice, so few), then parks
+ * whose real periods double from the park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (a few park
+ * granularities): the longest a message waits for a sleeping poller, which keeps the latency of a quiet server's
+ * calls within a few hundred microseconds where a 1 ms cap (Agrona's {@code BackoffIdleStrategy}) lets it reach a
+ * millisecond, for a few more wake-ups a millisecond.
+ *
+ * <p>Two adaptations make the calibrated strategy cheaper than its steps suggest:
+ * <ul>
+ *   <li>The pause budget adapts as HotSpot's adaptive spinning does: an idle spell that ended during the pause phase
+ *   doubles the next pause budget (up to the calibrated maximum); one that ended only after parking halves it (down
+ *   to a sixteenth). A poller whose work comes in quick succession keeps pausing and catches it without a wake-up;
+ *   one whose work comes rarely stops paying for pauses that never catch anything.</li>
+ *   <li>A park sleeps longer than it asks for, by the timer slack: {@code parkNanos(1 µs)} sleeps a whole
+ *   granularity. The calibrated strategy asks for each period minus that slack, so the real sleeps are the
+ *   granularity, twice it, four times it, not each of them one granularity longer.</li>
+ * </ul>
  *
  * <p>These defaults were tuned with {@code ferry-bench report}'s idle sweep (p99 latency against CPU under open-loop
  * Poisson load from 1% to 90% of capacity, side by side with Agrona's strategies) on a 2-vCPU KVM guest.
@@ -67,12 +76,15 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private final long minParkNs;
     private final long maxParkNs;
     private final double spinNs;
+    private final long parkSlackNs;
+    private final int minPauses;
     private final long createdNs = System.nanoTime();
 
     // Owned by the idling thread; others read them through the VarHandles.
     private int level = WORKING;
     private int count;
     private long parkNs;
+    private int pauseBudget;
     private long phaseStartNs;
     private final long[] nanos = new long[IdleLevel.values().length];
     private final long[] calls = new long[IdleLevel.values().length];
@@ -106,14 +118,16 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             DEFAULT_YIELDS,
             calibration.parkGranularityNs(),
             maxParkNs,
-            calibration.spinNs());
+            calibration.spinNs(),
+            calibration.parkGranularityNs() - 1_000L);
     }
 
     /**
      * An adaptive strategy with explicit steps.
      *
      * @param maxSpins  idle calls that re-poll at once before pausing; at least 0.
-     * @param maxPauses idle calls that pause once each before yielding; at least 0.
+     * @param maxPauses the most idle calls that pause once each before yielding (the pause budget adapts between a
+     *                  sixteenth of it and all of it); at least 0.
      * @param maxYields idle calls that yield once each before parking; at least 0.
      * @param minParkNs the first park period; positive.
      * @param maxParkNs the longest park period; at least {@code minParkNs}.
@@ -126,6 +140,18 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         final long minParkNs,
         final long maxParkNs,
         final double spinNs)
+    {
+        this(maxSpins, maxPauses, maxYields, minParkNs, maxParkNs, spinNs, 0L);
+    }
+
+    private AdaptiveIdleStrategy(
+        final int maxSpins,
+        final int maxPauses,
+        final int maxYields,
+        final long minParkNs,
+        final long maxParkNs,
+        final double spinNs,
+        final long parkSlackNs)
     {
         if (maxSpins < 0 || maxPauses < 0 || maxYields < 0)
         {
@@ -144,6 +170,9 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         this.maxParkNs = maxParkNs;
         this.spinNs = spinNs;
         this.parkNs = minParkNs;
+        this.parkSlackNs = Math.max(0L, parkSlackNs);
+        this.minPauses = Math.min(maxPauses, Math.max(1, maxPauses / 16));
+        this.pauseBudget = maxPauses;
     }
 
     /**
@@ -185,7 +214,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         }
         if (this.level == PAUSE)
         {
-            if (count < maxPauses)
+            if (count < pauseBudget)
             {
                 count++;
                 Thread.onSpinWait();
@@ -204,7 +233,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             enter(YIELD, PARK, System.nanoTime());
         }
         final long parkFor = parkNs;
-        LockSupport.parkNanos(parkFor);
+        LockSupport.parkNanos(Math.max(1_000L, parkFor - parkSlackNs));
         final long now = System.nanoTime();
         add(PARK, now - phaseStartNs, 1);
         phaseStartNs = now;
@@ -220,6 +249,14 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         final int level = this.level;
         if (level != WORKING)
         {
+            if (level == PAUSE)
+            {
+                pauseBudget = Math.min(maxPauses, Math.max(1, pauseBudget << 1));
+            }
+            else if (level == PARK)
+            {
+                pauseBudget = Math.max(minPauses, pauseBudget >> 1);
+            }
             if (level == SPIN)
             {
                 add(SPIN, (long)(count * spinNs), count);
@@ -332,11 +369,20 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
-     * @return how many idle calls pause before yielding.
+     * @return the most idle calls a pause phase makes before yielding.
      */
     public int maxPauses()
     {
         return maxPauses;
+    }
+
+    /**
+     * @return how many idle calls the next pause phase may make, between a sixteenth of {@link #maxPauses()} and
+     * all of it; the owning thread's view (another thread may read a stale value).
+     */
+    public int pauseBudget()
+    {
+        return pauseBudget;
     }
 
     /**

@@ -1,0 +1,65 @@
+package dev.ferry.idle;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The two adaptations of {@link AdaptiveIdleStrategy}'s calibrated defaults: the pause budget that follows how idle
+ * spells ended, and parks that ask for less than their period by the timer slack.
+ */
+class AdaptiveIdleTuningTest
+{
+    /** Idles until the strategy has parked once. */
+    private static void idleUntilParked(final AdaptiveIdleStrategy idle)
+    {
+        final long parks = idle.callsAt(IdleLevel.PARK);
+        while (idle.callsAt(IdleLevel.PARK) == parks)
+        {
+            idle.idle();
+        }
+    }
+
+    @Test
+    void pauseBudgetHalvesAfterSpellsThatParkAndDoublesAfterSpellsEndedByPausing()
+    {
+        final AdaptiveIdleStrategy idle = new AdaptiveIdleStrategy(0, 64, 0, 1_000, 1_000, 1.0);
+        assertEquals(64, idle.pauseBudget(), "starts with the whole budget");
+        final int[] expected = {32, 16, 8, 4, 4};
+        for (final int budget : expected)
+        {
+            idle.idle(0);
+            idleUntilParked(idle);
+            idle.reset();
+            assertEquals(budget, idle.pauseBudget(), "a spell that ended parked halves it, down to a sixteenth");
+        }
+        idle.idle(0);
+        idle.idle(0);
+        assertEquals(IdleLevel.PAUSE, idle.level());
+        idle.idle(1);
+        assertEquals(8, idle.pauseBudget(), "a spell that ended while pausing doubles it");
+        final long pausesBefore = idle.callsAt(IdleLevel.PAUSE);
+        idleUntilParked(idle);
+        assertEquals(8, idle.callsAt(IdleLevel.PAUSE) - pausesBefore, "the next pause phase uses the new budget");
+    }
+
+    @Test
+    void calibratedParksAskForThePeriodLessTheTimerSlack()
+    {
+        // A made-up machine whose parkNanos(1 µs) sleeps 400 ms: the first park must ask for about 1 µs, not 400 ms.
+        final long granularity = 400_000_000L;
+        final AdaptiveIdleStrategy idle =
+            new AdaptiveIdleStrategy(new IdleCalibration(1.0, 1_000_000.0, 1.0, granularity), 2 * granularity);
+        assertEquals(granularity, idle.minParkNs(), "the first real park period is the granularity");
+        while (idle.level() != IdleLevel.YIELD)
+        {
+            idle.idle();
+        }
+        final long start = System.nanoTime();
+        idleUntilParked(idle);
+        final long took = System.nanoTime() - start;
+        assertTrue(took < granularity / 2, "the first park asked for the granularity less the slack, but took "
+            + took + " ns");
+    }
+}
