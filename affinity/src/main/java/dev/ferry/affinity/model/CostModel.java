@@ -10,13 +10,15 @@ import dev.ferry.Mode;
  * second of one client sending batch after batch.
  *
  * <ul>
- * <li>INLINE: {@code batch x handler}; the client's own bookkeeping is left out (see the caveat).</li>
+ * <li>Every mode: {@code batch x local work}, Ferry's own work per call with no core crossed (slot, submission
+ *     and completion rings, handler), measured through the INLINE path; INLINE is that term alone, a calibration
+ *     rather than a prediction.</li>
  * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)}, plus half a
- *     {@code Thread.onSpinWait()} per hop (the poller notices the message mid-pause), plus {@code batch x handler}.</li>
+ *     {@code Thread.onSpinWait()} per hop (the poller notices the message mid-pause).</li>
  * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each), plus the line transfers of 2 hops and
- *     the handler.</li>
+ *     local work.</li>
  * <li>MOVER: {@code 4 hops}, two between client and mover and two between mover and server, with their
- *     pauses, plus {@code batch x handler}; when the mover shares a CPU with another thread, each hop onto the shared CPU waits
+ *     pauses; when the mover shares a CPU with another thread, each hop onto the shared CPU waits
  *     for the other thread to give way ({@code yield}), which the model adds and flags, since the scheduler decides
  *     how long that really takes.</li>
  * </ul>
@@ -64,7 +66,7 @@ public final class CostModel
         switch (mode)
         {
             case INLINE:
-                caveat = "the client's own bookkeeping (slot, completion) is not probed; INLINE is the handler alone";
+                caveat = "INLINE is the calibration of the local-work term, measured, not predicted";
                 break;
             case DIRECT:
                 terms.add(hops(2, transfers, c, s));
@@ -94,7 +96,8 @@ public final class CostModel
             default:
                 throw new IllegalArgumentException("no model for mode " + mode);
         }
-        terms.add(new Term("handler", batch, costs.handler().median()));
+        terms.add(new Term("Ferry's local work per call (INLINE path: slot, rings, handler, completion)", batch,
+            costs.localBatchNs(batch) / batch));
         return new Prediction(mode, placement, batch, terms, caveat);
     }
 

@@ -28,6 +28,8 @@ public final class FerryCalls
      * median drops the samples the scheduler interrupted.
      */
     private static final long SAMPLE_NS = 200_000L;
+    /** Warm-up runs at least this long (and at least the warm-up samples), so the JIT has compiled the path. */
+    private static final long WARMUP_NS = 500_000_000L;
 
     private FerryCalls()
     {
@@ -128,38 +130,51 @@ public final class FerryCalls
         final int[] received = new int[1];
         try (Client client = kernel.newClient())
         {
-            final double[] samples = new double[options.samples()];
-            for (int s = -options.warmupSamples(); s < samples.length; s++)
+            final long warmupEnd = System.nanoTime() + WARMUP_NS;
+            for (int w = 0; w < options.warmupSamples() || System.nanoTime() < warmupEnd; w++)
             {
-                final long start = System.nanoTime();
-                long now;
-                long batches = 0;
-                do
-                {
-                    for (int k = 0; k < batch; k++)
-                    {
-                        request.putLong(0, k);
-                        if (client.submit(0, request, 0, length) == Client.BACK_PRESSURE)
-                        {
-                            throw new IllegalStateException("back-pressure with " + client.inFlight() +
-                                " calls in flight: the client's capacity is too small for batch " + batch);
-                        }
-                    }
-                    received[0] = 0;
-                    while (received[0] < batch)
-                    {
-                        client.await(c -> received[0]++, batch);
-                    }
-                    batches++;
-                    now = System.nanoTime();
-                }
-                while (now - start < SAMPLE_NS);
-                if (s >= 0)
-                {
-                    samples[s] = (now - start) / (double)batches;
-                }
+                sample(client, request, received, batch, length);
+            }
+            final double[] samples = new double[options.samples()];
+            for (int s = 0; s < samples.length; s++)
+            {
+                samples[s] = sample(client, request, received, batch, length);
             }
             return Stats.of(samples);
         }
+    }
+
+    /**
+     * Sends batch after batch for {@link #SAMPLE_NS} (at least one batch).
+     *
+     * @return ns per batch.
+     */
+    private static double sample(final Client client, final UnsafeBuffer request, final int[] received,
+        final int batch, final int length)
+    {
+        final long start = System.nanoTime();
+        long now;
+        long batches = 0;
+        do
+        {
+            for (int k = 0; k < batch; k++)
+            {
+                request.putLong(0, k);
+                if (client.submit(0, request, 0, length) == Client.BACK_PRESSURE)
+                {
+                    throw new IllegalStateException("back-pressure with " + client.inFlight() +
+                        " calls in flight: the client's capacity is too small for batch " + batch);
+                }
+            }
+            received[0] = 0;
+            while (received[0] < batch)
+            {
+                client.await(c -> received[0]++, batch);
+            }
+            batches++;
+            now = System.nanoTime();
+        }
+        while (now - start < SAMPLE_NS);
+        return (now - start) / (double)batches;
     }
 }

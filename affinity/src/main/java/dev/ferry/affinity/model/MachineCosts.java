@@ -4,11 +4,12 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import dev.ferry.Handler;
+import dev.ferry.Mode;
 
 /**
  * The inputs of the {@link CostModel}, all from probes: line round trips between CPUs, how many line transfers
- * one ring hop costs by batch (calibrated against a line round trip on one CPU pair), the handler's own cost,
- * wake-ups, spin-wait, yield and real park durations.
+ * one ring hop costs by batch (calibrated against a line round trip on one CPU pair), Ferry's own per-batch work on
+ * one thread (the INLINE path), the handler's own cost, wake-ups, spin-wait, yield and real park durations.
  *
  * <p>Immutable; safe to share between threads.
  */
@@ -19,6 +20,7 @@ public final class MachineCosts
     private final int calibrationB;
     private final double calibrationLineRttNs;
     private final TreeMap<Integer, Stats> ringRtt;
+    private final TreeMap<Integer, Stats> localBatch;
     private final Stats handler;
     private final Stats wakeRtt;
     private final Stats queueRtt;
@@ -34,6 +36,7 @@ public final class MachineCosts
      * @param calibrationB         the other.
      * @param calibrationLineRttNs the line round trip on that pair.
      * @param ringRtt              ring round trip of a batch on that pair, by batch (at least one).
+     * @param localBatch           a whole batch through Ferry's INLINE path on one thread, by batch (at least one).
      * @param handler              the handler's cost.
      * @param wakeRtt              park/unpark round trip.
      * @param queueRtt             blocking-queue round trip.
@@ -47,6 +50,7 @@ public final class MachineCosts
         final int calibrationB,
         final double calibrationLineRttNs,
         final Map<Integer, Stats> ringRtt,
+        final Map<Integer, Stats> localBatch,
         final Stats handler,
         final Stats wakeRtt,
         final Stats queueRtt,
@@ -59,6 +63,11 @@ public final class MachineCosts
         this.calibrationB = calibrationB;
         this.calibrationLineRttNs = calibrationLineRttNs;
         this.ringRtt = new TreeMap<>(ringRtt);
+        this.localBatch = new TreeMap<>(localBatch);
+        if (this.ringRtt.isEmpty() || this.localBatch.isEmpty())
+        {
+            throw new IllegalArgumentException("calibrate ring round trips and the local path at one batch size at least");
+        }
         this.handler = handler;
         this.wakeRtt = wakeRtt;
         this.queueRtt = queueRtt;
@@ -89,7 +98,7 @@ public final class MachineCosts
         final ProbeProgress progress)
     {
         final long[] parks = {1_000, 10_000, 100_000, 1_000_000};
-        final int total = 6 + batches.length + parks.length;
+        final int total = 6 + 2 * batches.length + parks.length;
         int done = 0;
         final Stats line = Probes.pingPong(client, server, options);
         progress.onProgress("line round trip CPU " + client + "-" + server, ++done, total);
@@ -98,6 +107,13 @@ public final class MachineCosts
         {
             ring.put(b, Probes.ringRoundTrip(client, server, b, options));
             progress.onProgress("ring round trip, batch " + b, ++done, total);
+        }
+        final Map<Integer, Stats> local = new TreeMap<>();
+        for (final int b : batches)
+        {
+            local.put(b, FerryCalls.measure(Mode.INLINE, ModelPlacement.of(client, server), b, service, length,
+                new ProbeOptions(options.warmupSamples(), options.samples(), 1)));
+            progress.onProgress("Ferry's local path (INLINE), batch " + b, ++done, total);
         }
         final Stats handler = Probes.handler(service, length, options);
         progress.onProgress("handler", ++done, total);
@@ -129,7 +145,7 @@ public final class MachineCosts
             throw new IllegalArgumentException("CPUs " + a + " and " + b + " were not measured; measured " + client +
                 " and " + server + ": use withLines(...) with a latency matrix");
         };
-        return new MachineCosts(lines, client, server, lineRtt, ring, handler, wake, queue, spin, yield, park);
+        return new MachineCosts(lines, client, server, lineRtt, ring, local, handler, wake, queue, spin, yield, park);
     }
 
     /**
@@ -141,7 +157,8 @@ public final class MachineCosts
      */
     public MachineCosts withLines(final LineLatency other)
     {
-        return new MachineCosts(other, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, handler, wakeRtt,
+        return new MachineCosts(other, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, localBatch, handler,
+            wakeRtt,
             queueRtt, spinWait, yield, park);
     }
 
@@ -189,14 +206,39 @@ public final class MachineCosts
      */
     public double ringRttNs(final int batch)
     {
-        final Map.Entry<Integer, Stats> exact = ringRtt.floorEntry(batch);
-        final Map.Entry<Integer, Stats> above = ringRtt.ceilingEntry(batch);
+        return interpolate(ringRtt, batch);
+    }
+
+    /**
+     * Ferry's own work per batch, with no core crossed: a batch through the INLINE path (stage the slots, publish,
+     * run the handler, post and poll the completions) on one thread; linear between calibrated batches.
+     *
+     * @param batch calls per batch.
+     * @return ns per batch.
+     */
+    public double localBatchNs(final int batch)
+    {
+        return interpolate(localBatch, batch);
+    }
+
+    /**
+     * @return the local path measured, by batch.
+     */
+    public Map<Integer, Stats> localBatch()
+    {
+        return new TreeMap<>(localBatch);
+    }
+
+    private static double interpolate(final TreeMap<Integer, Stats> byBatch, final int batch)
+    {
+        final Map.Entry<Integer, Stats> exact = byBatch.floorEntry(batch);
+        final Map.Entry<Integer, Stats> above = byBatch.ceilingEntry(batch);
         if (exact != null && exact.getKey() == batch)
         {
             return exact.getValue().median();
         }
         final Map.Entry<Integer, Stats> lo = exact != null ? exact : above;
-        final Map.Entry<Integer, Stats> hi = above != null ? above : ringRtt.lowerEntry(lo.getKey());
+        final Map.Entry<Integer, Stats> hi = above != null ? above : byBatch.lowerEntry(lo.getKey());
         if (hi == null || hi.getKey().equals(lo.getKey()))
         {
             return lo.getValue().median() * batch / lo.getKey();

@@ -33,6 +33,8 @@ public final class Probes
     /** A long in the middle of a 256-byte array: its 64-byte line holds nothing else. */
     private static final int LINE_INDEX = 16;
     private static final long START_TIMEOUT_S = 30;
+    /** Warm-up runs at least this long (and at least the warm-up samples), so the JIT has compiled the loop. */
+    private static final long WARMUP_NS = 50_000_000L;
 
     private Probes()
     {
@@ -450,7 +452,8 @@ public final class Probes
     {
         try
         {
-            for (int s = 0; s < options.warmupSamples(); s++)
+            final long warmupEnd = System.nanoTime() + WARMUP_NS;
+            for (int s = 0; s < options.warmupSamples() || System.nanoTime() < warmupEnd; s++)
             {
                 sampler.sample();
             }
@@ -519,7 +522,8 @@ public final class Probes
                 }
                 try
                 {
-                    for (int s = 0; s < options.warmupSamples(); s++)
+                    final long warmupEnd = System.nanoTime() + WARMUP_NS;
+                    for (int s = 0; s < options.warmupSamples() || System.nanoTime() < warmupEnd; s++)
                     {
                         body.sample(threads[1]);
                     }

@@ -26,6 +26,7 @@ final class CostModelTest
             (a, b) -> a == b ? 0 : 140,
             0, 1, 140,
             Map.of(1, Stats.exactly(300), 32, Stats.exactly(1900)),
+            Map.of(1, Stats.exactly(10), 32, Stats.exactly(320)),
             Stats.exactly(10),
             Stats.exactly(58_000),
             Stats.exactly(60_000),
