@@ -13,19 +13,25 @@ import java.util.concurrent.locks.LockSupport;
  * {@link IdleLevel#WORKING}. It is the software stand-in for throttling the clock of a core that is mostly polling.
  *
  * <p>The steps come from an {@link IdleCalibration}: {@value #DEFAULT_SPINS} re-polls, then a pause phase of at
- * most half a real park (spinning as long as a wake-up costs is the classic 2-competitive rule), then
- * {@value #DEFAULT_YIELDS} yields (on a busy machine one yield may give away a whole time slice, so few), then parks
- * whose real periods double from the park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (a few park
- * granularities): the longest a message waits for a sleeping poller, which keeps the latency of a quiet server's
- * calls within a few hundred microseconds where a 1 ms cap (Agrona's {@code BackoffIdleStrategy}) lets it reach a
- * millisecond, for a few more wake-ups a millisecond.
+ * most an eighth of a real park, then {@value #DEFAULT_YIELDS} yields, then parks whose real periods double from the
+ * park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (a few park granularities). The classic
+ * 2-competitive rule would spin as long as a wake-up costs; on a machine with fewer cores than runnable threads that
+ * is the wrong trade, since a poller that pauses holds a CPU the thread it waits for may need, so the pause phase is
+ * short (enough for a round trip through the caches with room to spare) and the yields that follow hand the CPU to
+ * whoever is runnable. The longest park bounds how long a message waits for a sleeping poller: it keeps the latency
+ * of a quiet server's calls within a few hundred microseconds where a 1 ms cap (Agrona's
+ * {@code BackoffIdleStrategy}) lets it reach a millisecond, while a spell longer than a granularity wakes fewer
+ * times than one that parks a granularity at a time.
  *
  * <p>Two adaptations make the calibrated strategy cheaper than its steps suggest:
  * <ul>
  *   <li>The pause budget adapts as HotSpot's adaptive spinning does: an idle spell that ended during the pause phase
- *   doubles the next pause budget (up to the calibrated maximum); one that ended only after parking halves it (down
- *   to a sixteenth). A poller whose work comes in quick succession keeps pausing and catches it without a wake-up;
- *   one whose work comes rarely stops paying for pauses that never catch anything.</li>
+ *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase halves it
+ *   (down to a thirty-second): work that turns up just after this thread yielded most likely needed this thread's CPU,
+ *   as on a machine with more runnable threads than cores, where every pause only delays the thread being waited for
+ *   (with two pollers sharing one free CPU, a round trip otherwise costs two whole pause phases). One that lasted
+ *   longer than the longest park halves it too: work comes rarely, and pauses catch nothing. Spells that ended soon
+ *   after parking leave the budget alone.</li>
  *   <li>A park sleeps longer than it asks for, by the timer slack: {@code parkNanos(1 µs)} sleeps a whole
  *   granularity. The calibrated strategy asks for each period minus that slack, so the real sleeps are the
  *   granularity, twice it, four times it, not each of them one granularity longer.</li>
@@ -47,7 +53,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     /** Re-polls before pausing, in the calibrated defaults. */
     public static final int DEFAULT_SPINS = 20;
     /** Yields before parking, in the calibrated defaults. */
-    public static final int DEFAULT_YIELDS = 2;
+    public static final int DEFAULT_YIELDS = 4;
 
     private static final VarHandle LEVEL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -86,6 +92,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private long parkNs;
     private int pauseBudget;
     private long phaseStartNs;
+    private long spellStartNs;
     private final long[] nanos = new long[IdleLevel.values().length];
     private final long[] calls = new long[IdleLevel.values().length];
 
@@ -114,7 +121,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     {
         this(
             DEFAULT_SPINS,
-            (int)Math.max(16, Math.min(1_000_000, calibration.parkGranularityNs() / 2 / calibration.pauseNs())),
+            (int)Math.max(16, Math.min(1_000_000, calibration.parkGranularityNs() / 8 / calibration.pauseNs())),
             DEFAULT_YIELDS,
             calibration.parkGranularityNs(),
             maxParkNs,
@@ -127,7 +134,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
      *
      * @param maxSpins  idle calls that re-poll at once before pausing; at least 0.
      * @param maxPauses the most idle calls that pause once each before yielding (the pause budget adapts between a
-     *                  sixteenth of it and all of it); at least 0.
+     *                  thirty-second of it and all of it); at least 0.
      * @param maxYields idle calls that yield once each before parking; at least 0.
      * @param minParkNs the first park period; positive.
      * @param maxParkNs the longest park period; at least {@code minParkNs}.
@@ -171,7 +178,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         this.spinNs = spinNs;
         this.parkNs = minParkNs;
         this.parkSlackNs = Math.max(0L, parkSlackNs);
-        this.minPauses = Math.min(maxPauses, Math.max(1, maxPauses / 16));
+        this.minPauses = Math.min(maxPauses, Math.max(1, maxPauses / 32));
         this.pauseBudget = maxPauses;
     }
 
@@ -253,7 +260,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             {
                 pauseBudget = Math.min(maxPauses, Math.max(1, pauseBudget << 1));
             }
-            else if (level == PARK)
+            else if (level == YIELD || (level == PARK && System.nanoTime() - spellStartNs > maxParkNs))
             {
                 pauseBudget = Math.max(minPauses, pauseBudget >> 1);
             }
@@ -285,6 +292,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         add(SPIN, (long)(count * spinNs), count);
         count = 0;
         phaseStartNs = System.nanoTime();
+        spellStartNs = phaseStartNs;
         setLevel(PAUSE);
     }
 
@@ -377,7 +385,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
-     * @return how many idle calls the next pause phase may make, between a sixteenth of {@link #maxPauses()} and
+     * @return how many idle calls the next pause phase may make, between a thirty-second of {@link #maxPauses()} and
      * all of it; the owning thread's view (another thread may read a stale value).
      */
     public int pauseBudget()

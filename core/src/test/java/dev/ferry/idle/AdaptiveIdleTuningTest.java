@@ -26,22 +26,38 @@ class AdaptiveIdleTuningTest
     {
         final AdaptiveIdleStrategy idle = new AdaptiveIdleStrategy(0, 64, 0, 1_000, 1_000, 1.0);
         assertEquals(64, idle.pauseBudget(), "starts with the whole budget");
-        final int[] expected = {32, 16, 8, 4, 4};
+        final int[] expected = {32, 16, 8, 4, 2, 2};
         for (final int budget : expected)
         {
             idle.idle(0);
             idleUntilParked(idle);
             idle.reset();
-            assertEquals(budget, idle.pauseBudget(), "a spell that ended parked halves it, down to a sixteenth");
+            assertEquals(budget, idle.pauseBudget(), "a spell that ended parked, after more than the longest park, "
+                + "halves it, down to a thirty-second");
         }
         idle.idle(0);
         idle.idle(0);
         assertEquals(IdleLevel.PAUSE, idle.level());
         idle.idle(1);
-        assertEquals(8, idle.pauseBudget(), "a spell that ended while pausing doubles it");
+        assertEquals(4, idle.pauseBudget(), "a spell that ended while pausing doubles it");
         final long pausesBefore = idle.callsAt(IdleLevel.PAUSE);
         idleUntilParked(idle);
-        assertEquals(8, idle.callsAt(IdleLevel.PAUSE) - pausesBefore, "the next pause phase uses the new budget");
+        assertEquals(4, idle.callsAt(IdleLevel.PAUSE) - pausesBefore, "the next pause phase uses the new budget");
+    }
+
+    @Test
+    void pauseBudgetHalvesAfterSpellsThatEndedInTheYieldPhase()
+    {
+        final AdaptiveIdleStrategy idle = new AdaptiveIdleStrategy(0, 64, 1_000, 1_000_000, 1_000_000, 1.0);
+        for (final int budget : new int[] {32, 16, 8, 4, 2, 2})
+        {
+            while (idle.level() != IdleLevel.YIELD)
+            {
+                idle.idle();
+            }
+            idle.idle(1);
+            assertEquals(budget, idle.pauseBudget(), "work found right after yielding halves the pause budget");
+        }
     }
 
     @Test

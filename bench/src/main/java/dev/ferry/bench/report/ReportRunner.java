@@ -36,6 +36,7 @@ public final class ReportRunner
     private final Set<String> sections;
     private final PrintStream progress;
     private final long startNs = System.nanoTime();
+    private final String loadAtStart = loadAverage();
 
     /**
      * @param budgetMs how long the measurements may take, in ms; at least 2000.
@@ -73,6 +74,7 @@ public final class ReportRunner
     public Report run()
     {
         final long budgetNs = budgetMs * 1_000_000L;
+        warnIfBusy();
         final List<Report.ModeResult> modes = new ArrayList<>();
         final long perMode = (long)(budgetNs * 0.20 / MODES.length);
         for (final Mode mode : sections.contains("modes") ? MODES : new Mode[0])
@@ -216,12 +218,46 @@ public final class ReportRunner
             .orElse(null);
     }
 
-    private static String machine()
+    private String machine()
     {
-        return String.format(Locale.ROOT, "%d CPUs available to the JVM; %s %s (%s); %s %s %s",
-            Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
+        return String.format(Locale.ROOT, "%d CPUs available to the JVM; %s %s (%s); %s %s %s; load average %s at the "
+            + "start, %s at the end", Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
             System.getProperty("java.runtime.version"), System.getProperty("java.vendor"),
-            System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"));
+            System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"),
+            loadAtStart, loadAverage());
+    }
+
+    /**
+     * @return the 1-minute load average from {@code /proc/loadavg}, or "unknown".
+     */
+    static String loadAverage()
+    {
+        try
+        {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+        }
+        catch (final java.io.IOException | RuntimeException ex)
+        {
+            return "unknown";
+        }
+    }
+
+    private void warnIfBusy()
+    {
+        try
+        {
+            final double load = Double.parseDouble(loadAverage());
+            final int cpus = Runtime.getRuntime().availableProcessors();
+            if (load > cpus)
+            {
+                log("warning: load average %.1f on %d CPUs: other work competes for the CPUs, so timings (tails "
+                    + "above all) are unreliable; rerun on a quiet machine", load, cpus);
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            // No /proc/loadavg: nothing to warn about.
+        }
     }
 
     private void log(final String format, final Object... args)
