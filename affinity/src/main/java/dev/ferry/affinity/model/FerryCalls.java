@@ -23,11 +23,6 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class FerryCalls
 {
-    /**
-     * Each sample runs batches for this long (at least one batch): short, like the probes' samples, so that the
-     * median drops the samples the scheduler interrupted.
-     */
-    private static final long SAMPLE_NS = 200_000L;
     /** Warm-up runs at least this long (and at least the warm-up samples), so the JIT has compiled the path. */
     private static final long WARMUP_NS = 500_000_000L;
 
@@ -60,7 +55,8 @@ public final class FerryCalls
      * @param batch     calls per batch, at least 1.
      * @param service   the handler.
      * @param length    request bytes, at most 64.
-     * @param options   warm-up and sample counts; each sample runs batches for 0.2 ms.
+     * @param options   warm-up, samples, and batches per sample ({@link ProbeOptions#rounds()}); few batches per
+     *                  sample and many samples let the median drop the samples the scheduler interrupted.
      * @return the round trip of one batch, in ns.
      */
     public static Stats measure(
@@ -133,29 +129,27 @@ public final class FerryCalls
             final long warmupEnd = System.nanoTime() + WARMUP_NS;
             for (int w = 0; w < options.warmupSamples() || System.nanoTime() < warmupEnd; w++)
             {
-                sample(client, request, received, batch, length);
+                sample(client, request, received, batch, length, options.rounds());
             }
             final double[] samples = new double[options.samples()];
             for (int s = 0; s < samples.length; s++)
             {
-                samples[s] = sample(client, request, received, batch, length);
+                samples[s] = sample(client, request, received, batch, length, options.rounds());
             }
             return Stats.of(samples);
         }
     }
 
     /**
-     * Sends batch after batch for {@link #SAMPLE_NS} (at least one batch).
+     * Sends {@code batches} batches one after the other.
      *
      * @return ns per batch.
      */
     private static double sample(final Client client, final UnsafeBuffer request, final int[] received,
-        final int batch, final int length)
+        final int batch, final int length, final int batches)
     {
         final long start = System.nanoTime();
-        long now;
-        long batches = 0;
-        do
+        for (int b = 0; b < batches; b++)
         {
             for (int k = 0; k < batch; k++)
             {
@@ -171,10 +165,7 @@ public final class FerryCalls
             {
                 client.await(c -> received[0]++, batch);
             }
-            batches++;
-            now = System.nanoTime();
         }
-        while (now - start < SAMPLE_NS);
-        return (now - start) / (double)batches;
+        return (System.nanoTime() - start) / (double)batches;
     }
 }

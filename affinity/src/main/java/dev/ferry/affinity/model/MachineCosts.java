@@ -15,6 +15,9 @@ import dev.ferry.Mode;
  */
 public final class MachineCosts
 {
+    /** The local path is fast: time this many batches per sample, so the clock's own cost does not count. */
+    private static final int LOCAL_BATCHES_PER_SAMPLE = 100;
+
     private final LineLatency lines;
     private final int calibrationA;
     private final int calibrationB;
@@ -112,15 +115,11 @@ public final class MachineCosts
         for (final int b : batches)
         {
             local.put(b, FerryCalls.measure(Mode.INLINE, ModelPlacement.of(client, server), b, service, length,
-                new ProbeOptions(options.warmupSamples(), options.samples(), 1)));
+                new ProbeOptions(options.warmupSamples(), options.samples(), LOCAL_BATCHES_PER_SAMPLE)));
             progress.onProgress("Ferry's local path (INLINE), batch " + b, ++done, total);
         }
         final Stats handler = Probes.handler(service, length, options);
         progress.onProgress("handler", ++done, total);
-        final Stats wake = Probes.parkUnpark(client, server, options);
-        progress.onProgress("park/unpark round trip", ++done, total);
-        final Stats queue = Probes.blockingQueue(client, server, options);
-        progress.onProgress("blocking queue round trip", ++done, total);
         final Stats spin = Probes.onSpinWait(options);
         progress.onProgress("Thread.onSpinWait", ++done, total);
         final Stats yield = Probes.yieldCost(options);
@@ -131,6 +130,12 @@ public final class MachineCosts
             park.put(n, Probes.parkNanos(n, options.withSamples(Math.min(options.samples(), 11))));
             progress.onProgress("parkNanos(" + n + ")", ++done, total);
         }
+        // Wake-ups last: their cost depends most on what else the machine runs, so they are taken nearest to the
+        // measurements that follow (ModelCommand measures BLOCKING first).
+        final Stats queue = Probes.blockingQueue(client, server, options);
+        progress.onProgress("blocking queue round trip", ++done, total);
+        final Stats wake = Probes.parkUnpark(client, server, options);
+        progress.onProgress("park/unpark round trip", ++done, total);
         final double lineRtt = line.median();
         final LineLatency lines = (a, b) ->
         {

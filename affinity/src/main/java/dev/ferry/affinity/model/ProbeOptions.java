@@ -76,11 +76,12 @@ public final class ProbeOptions
 
     /**
      * @return rounds per sample for probes costing tens of microseconds a round: a hundredth of {@link #rounds()},
-     *         at least 10.
+     *         at least 1 (the clock's cost is nothing against a wake-up, and one round per sample lets the median
+     *         drop the rounds the scheduler interrupted).
      */
     public int slowRounds()
     {
-        return Math.max(10, rounds / 100);
+        return Math.max(1, rounds / 100);
     }
 
     /**
