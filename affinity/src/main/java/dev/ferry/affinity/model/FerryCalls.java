@@ -120,6 +120,27 @@ public final class FerryCalls
             (Throwable)r);
     }
 
+    /**
+     * Runs INLINE and DIRECT calls at batch 1 and 32 for a while and discards the figures, so that the JIT has
+     * compiled Ferry's call paths before anything is measured (on a busy machine the compiler threads themselves
+     * wait for a CPU, and a path measured first would be measured half-interpreted).
+     *
+     * @param placement the client's and server's CPUs.
+     * @param service   the handler.
+     * @param length    request bytes.
+     */
+    public static void warmUp(final ModelPlacement placement, final Handler service, final int length)
+    {
+        final ProbeOptions brief = new ProbeOptions(0, 200, 10);
+        for (final Mode mode : new Mode[] {Mode.INLINE, Mode.DIRECT})
+        {
+            for (final int batch : new int[] {1, 32})
+            {
+                measure(mode, ModelPlacement.of(placement.client(), placement.server()), batch, service, length, brief);
+            }
+        }
+    }
+
     private static Stats run(final Kernel kernel, final int batch, final int length, final ProbeOptions options)
     {
         final UnsafeBuffer request = new UnsafeBuffer(new byte[64]);

@@ -101,8 +101,10 @@ public final class MachineCosts
         final ProbeProgress progress)
     {
         final long[] parks = {1_000, 10_000, 100_000, 1_000_000};
-        final int total = 6 + 2 * batches.length + parks.length;
+        final int total = 7 + 2 * batches.length + parks.length;
         int done = 0;
+        FerryCalls.warmUp(ModelPlacement.of(client, server), service, length);
+        progress.onProgress("warming up Ferry's call paths", ++done, total);
         final Stats line = Probes.pingPong(client, server, options);
         progress.onProgress("line round trip CPU " + client + "-" + server, ++done, total);
         final Map<Integer, Stats> ring = new TreeMap<>();
