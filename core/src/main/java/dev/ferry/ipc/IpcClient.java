@@ -198,6 +198,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.fifoIds = new long[layout.maxServices][maxInFlight];
         this.fifoHead = new int[layout.maxServices];
         this.fifoCount = new int[layout.maxServices];
+        // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
+        // previous occupant or a stray write left there.
+        header.setMemory((int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER, (byte)0);
+        header.setMemory((int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER, (byte)0);
         this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
             header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
         header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
@@ -362,7 +366,16 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         b.putInt(claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
         b.putInt(claimed + IpcLayout.REQ_LENGTH_OFFSET, length);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
-        ring.commit(claimed);
+        try
+        {
+            ring.commit(claimed);
+        }
+        catch (final IllegalStateException ex)
+        {
+            // The reader resynchronised the ring under this record (corrupt shared memory): it is lost, and the
+            // liveness checks fail it like any lost call.
+            corruptRecords++;
+        }
         if (!moverMode)
         {
             sentPositions[slot] = ring.producerPosition();
@@ -493,12 +506,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     @Override
-    public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+    public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
     {
         if (length < IpcLayout.MSG_HEADER)
         {
             corruptCompletionRing("a " + length + "-byte reply record, shorter than its header");
-            return true;
+            return RingReader.CORRUPT;
         }
         final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
         final int gen = buffer.getInt(index + IpcLayout.REP_GENERATION_OFFSET);
@@ -515,18 +528,19 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             else
             {
                 corruptCompletionRing("a reply for client generation " + gen + " (this one is " + generation + ")");
+                return RingReader.CORRUPT;
             }
-            return true;
+            return RingReader.CONSUMED;
         }
         if (slot < 0 || slot >= maxInFlight || callId < 0 || callId >= nextId)
         {
             corruptCompletionRing("a reply to slot " + slot + ", call " + callId);
-            return true;
+            return RingReader.CORRUPT;
         }
         if (state[slot] != IN_FLIGHT || callIds[slot] != callId)
         {
             lateReplies++;
-            return true;
+            return RingReader.CONSUMED;
         }
         if (service != services[slot] || status < 0 || status >= STATUSES.length || payload < 0
             || payload > slotBytes || payload > length - IpcLayout.MSG_HEADER)
@@ -536,7 +550,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             completion.failed(callId, services[slot], Status.FAILED, new RemoteFailureException("corrupt reply record"
                 + " to call " + callId + ": service " + service + ", status " + status + ", length " + payload));
             deliver(slot);
-            return true;
+            return RingReader.CONSUMED;
         }
         popUntil(service, slot, callId);
         if (status == IpcLayout.STATUS_OK)
@@ -549,7 +563,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                 buffer.getStringWithoutLengthUtf8(index + IpcLayout.MSG_HEADER, payload)));
         }
         deliver(slot);
-        return true;
+        return RingReader.CONSUMED;
     }
 
     /**

@@ -182,7 +182,18 @@ public final class IpcKernel implements AutoCloseable
             }
             forwarder.client = c;
             forwarder.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET);
-            work += sqReaders[c].read(forwarder, moverBatch);
+            try
+            {
+                work += sqReaders[c].read(forwarder, moverBatch);
+            }
+            catch (final RuntimeException ex)
+            {
+                // A write refused by Agrona because corrupt memory changed a record under it: count it; the
+                // client learns through its epoch.
+                corruptRecords.incrementAndGet();
+                bumpEpoch(c);
+                work++;
+            }
         }
         return work;
     }
@@ -194,13 +205,12 @@ public final class IpcKernel implements AutoCloseable
         int generation;
 
         @Override
-        public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+        public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
         {
             if (length < IpcLayout.MSG_HEADER)
             {
                 corruptRecords.incrementAndGet();
-                bumpEpoch(client);
-                return true;
+                return RingReader.CORRUPT;
             }
             final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
             final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
@@ -212,9 +222,8 @@ public final class IpcKernel implements AutoCloseable
                 || payload < 0 || payload > layout.slotBytes || payload > length - IpcLayout.MSG_HEADER)
             {
                 corruptRecords.incrementAndGet();
-                // Unidentifiable: the client learns through its entry's epoch and fails what it has in flight.
-                bumpEpoch(client);
-                return true;
+                // Unidentifiable: the resynchronisation bumps the client's epoch; it fails what it has in flight.
+                return RingReader.CORRUPT;
             }
             if (service < 0 || service >= layout.maxServices)
             {
@@ -232,15 +241,15 @@ public final class IpcKernel implements AutoCloseable
             final int claimed = ring.tryClaim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
             if (claimed < 0)
             {
-                return false;
+                return RingReader.STOP;
             }
             ring.buffer().putBytes(claimed, buffer, index, IpcLayout.MSG_HEADER + payload);
             ring.commit(claimed);
             forwarded.incrementAndGet();
-            return true;
+            return RingReader.CONSUMED;
         }
 
-        private boolean reply(final long callId, final int slot, final int service, final int status, final String m)
+        private int reply(final long callId, final int slot, final int service, final int status, final String m)
         {
             final byte[] text = m.getBytes(StandardCharsets.UTF_8);
             final int len = Math.min(text.length, layout.slotBytes);
@@ -248,7 +257,7 @@ public final class IpcKernel implements AutoCloseable
             final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
             if (claimed < 0)
             {
-                return false;
+                return RingReader.STOP;
             }
             final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
             b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
@@ -259,7 +268,7 @@ public final class IpcKernel implements AutoCloseable
             b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, len);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
             cq.commit(claimed);
-            return true;
+            return RingReader.CONSUMED;
         }
 
         @Override

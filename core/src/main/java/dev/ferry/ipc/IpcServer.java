@@ -148,7 +148,18 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             while (running)
             {
-                final int n = reader.read(this, batch);
+                int n;
+                try
+                {
+                    n = reader.read(this, batch);
+                }
+                catch (final RuntimeException ex)
+                {
+                    // Agrona's commit refuses a record whose header a resynchronisation zeroed under it: the
+                    // shared memory was corrupt. Count it; the callers learn through the epoch.
+                    n = 1;
+                    corruptRecord();
+                }
                 header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
                 if ((++loops & 1023) == 0 || (n == 0 && (loops & 63) == 0))
                 {
@@ -184,12 +195,12 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     }
 
     @Override
-    public boolean onRecord(final UnsafeBuffer buffer, final int index, final int length)
+    public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
     {
         if (length < IpcLayout.MSG_HEADER)
         {
             corruptRecord();
-            return true;
+            return RingReader.CORRUPT;
         }
         final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
         final int client = buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET);
@@ -198,21 +209,21 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         if (client < 0 || client >= layout.maxClients || slot < 0 || slot >= layout.maxInFlight || callId < 0)
         {
             corruptRecord();
-            return true;
+            return RingReader.CORRUPT;
         }
         final int clientEntry = layout.clientEntry(client);
         final int currentGeneration = header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
         if (clientGeneration <= 0 || clientGeneration > currentGeneration)
         {
             corruptRecord();
-            return true;
+            return RingReader.CORRUPT;
         }
         if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
             || currentGeneration != clientGeneration)
         {
             // A request of a client that has since died or detached: nobody to answer.
             stale.incrementAndGet();
-            return true;
+            return RingReader.CONSUMED;
         }
         final int serviceId = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
         final int payload = buffer.getInt(index + IpcLayout.REQ_LENGTH_OFFSET);
@@ -223,7 +234,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
                 + service + ": service " + serviceId + ", payload length " + payload + " in a " + length
                 + "-byte record");
-            return true;
+            return RingReader.CONSUMED;
         }
         message.putBytes(0, buffer, index + IpcLayout.MSG_HEADER, payload);
         int replyLength;
@@ -249,7 +260,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             if (claimed < 0)
             {
                 dropped.incrementAndGet();
-                return true;
+                return RingReader.CONSUMED;
             }
             final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
             b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
@@ -266,7 +277,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
         }
         served.incrementAndGet();
-        return true;
+        return RingReader.CONSUMED;
     }
 
     private void reply(

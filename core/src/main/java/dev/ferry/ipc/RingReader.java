@@ -18,6 +18,10 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  */
 final class RingReader
 {
+    static final int CONSUMED = 0;
+    static final int STOP = 1;
+    static final int CORRUPT = 2;
+
     /** Receives the records of one read. */
     interface RecordHandler
     {
@@ -25,9 +29,10 @@ final class RingReader
          * @param buffer the ring's buffer.
          * @param index  where the record's message starts.
          * @param length the message's length, within the ring.
-         * @return true if consumed; false to stop reading and leave it for the next read.
+         * @return {@link #CONSUMED}; {@link #STOP} to leave it for the next read; {@link #CORRUPT} when its fields
+         * make no sense, so that the ring is resynchronised (the record may be garbage past the producers' tail).
          */
-        boolean onRecord(UnsafeBuffer buffer, int index, int length);
+        int onRecord(UnsafeBuffer buffer, int index, int length);
 
         /** The ring was resynchronised: records between the old head and the tail were skipped. */
         void onResync(String why);
@@ -43,6 +48,7 @@ final class RingReader
     private final ManyToOneRingBuffer unblocker;
     private long stuckSinceNs;
     private long stuckPosition = -1;
+    private int emptyReads;
     private long resyncs;
     private long badRecords;
 
@@ -65,21 +71,18 @@ final class RingReader
      */
     int read(final RecordHandler handler, final int limit)
     {
-        final long head = buffer.getLongVolatile(headPositionIndex);
-        final long tail = buffer.getLongVolatile(tailPositionIndex);
-        final long available = tail - head;
-        if (available == 0)
-        {
-            return 0;
-        }
-        if (available < 0 || available > capacity || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
-        {
-            resync(handler, head, tail, "positions out of range: head " + head + ", tail " + tail + ", capacity "
-                + capacity);
-            return 0;
-        }
+        // The fast path reads no producer position: a committed record's positive length is the signal, as in
+        // Agrona's own reader, so the tail's cache line stays with the producers. The tail is read to validate only
+        // when something looks wrong or, now and then, when the ring looks empty (to spot a stuck record).
+        final long head = buffer.getLong(headPositionIndex);
         final int headIndex = (int)head & mask;
-        final int contiguous = (int)Math.min(capacity - headIndex, available);
+        final int contiguous = capacity - headIndex;
+        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            resync(handler, head, buffer.getLongVolatile(tailPositionIndex), "head position " + head
+                + " is not aligned to " + RecordDescriptor.ALIGNMENT);
+            return 0;
+        }
         int bytesRead = 0;
         int count = 0;
         try
@@ -90,25 +93,9 @@ final class RingReader
                 final int length = buffer.getIntVolatile(RecordDescriptor.lengthOffset(recordIndex));
                 if (length <= 0)
                 {
-                    if (stuck(head + bytesRead))
+                    if ((length < 0 || (++emptyReads & 1023) == 0) && bytesRead == 0)
                     {
-                        // A producer claimed this record and never committed it: it died mid-write, or the bytes
-                        // were overwritten. Let Agrona pad over it; if that cannot, skip what is unread.
-                        if (bytesRead > 0)
-                        {
-                            break;
-                        }
-                        if (!unblocker.unblock())
-                        {
-                            resync(handler, head, tail, "record at position " + (head + bytesRead)
-                                + " stayed uncommitted for longer than " + stuckTimeoutNs + " ns");
-                        }
-                        else
-                        {
-                            badRecords++;
-                            stuckPosition = -1;
-                        }
-                        return count;
+                        checkStuck(handler, head);
                     }
                     break;
                 }
@@ -119,8 +106,9 @@ final class RingReader
                     final long skipFrom = head + bytesRead;
                     buffer.setMemory(headIndex, bytesRead, (byte)0);
                     bytesRead = 0;
-                    resync(handler, skipFrom, tail, "record length " + length + " at position " + skipFrom
-                        + " does not fit the " + (contiguous - (skipFrom - head)) + " readable bytes");
+                    resync(handler, skipFrom, buffer.getLongVolatile(tailPositionIndex), "record length " + length
+                        + " at position " + skipFrom + " does not fit the " + (contiguous - (skipFrom - head))
+                        + " bytes left in the ring");
                     return count;
                 }
                 final int type = buffer.getInt(RecordDescriptor.typeOffset(recordIndex));
@@ -134,11 +122,20 @@ final class RingReader
                     badRecords++;
                     continue;
                 }
-                if (!handler.onRecord(buffer, RecordDescriptor.encodedMsgOffset(recordIndex),
-                    length - RecordDescriptor.HEADER_LENGTH))
+                final int outcome = handler.onRecord(buffer, RecordDescriptor.encodedMsgOffset(recordIndex),
+                    length - RecordDescriptor.HEADER_LENGTH);
+                if (outcome == STOP)
                 {
                     bytesRead -= aligned;
                     break;
+                }
+                if (outcome == CORRUPT)
+                {
+                    final long at = head + bytesRead - aligned;
+                    buffer.setMemory(headIndex, bytesRead, (byte)0);
+                    bytesRead = 0;
+                    resync(handler, at, buffer.getLongVolatile(tailPositionIndex), "corrupt record at position " + at);
+                    return count;
                 }
                 count++;
             }
@@ -151,6 +148,41 @@ final class RingReader
             }
         }
         return count;
+    }
+
+    /**
+     * Nothing committed at the head: fine if the producers have claimed nothing beyond it; if they have, a producer
+     * is mid-write, or died mid-write, or the bytes were overwritten. Past the stuck timeout, let Agrona pad over the
+     * record or, if it cannot, skip everything unread.
+     */
+    private void checkStuck(final RecordHandler handler, final long head)
+    {
+        final long tail = buffer.getLongVolatile(tailPositionIndex);
+        final long available = tail - head;
+        if (available == 0)
+        {
+            stuckPosition = -1;
+            return;
+        }
+        if (available < 0 || available > capacity)
+        {
+            resync(handler, head, tail, "positions out of range: head " + head + ", tail " + tail + ", capacity "
+                + capacity);
+            return;
+        }
+        if (stuck(head))
+        {
+            if (unblocker.unblock())
+            {
+                badRecords++;
+                stuckPosition = -1;
+            }
+            else
+            {
+                resync(handler, head, tail, "record at position " + head + " stayed uncommitted for longer than "
+                    + stuckTimeoutNs + " ns");
+            }
+        }
     }
 
     private void zeroAndAdvance(final long head, final int zeroBytes, final int advance)
@@ -176,30 +208,18 @@ final class RingReader
 
     private void resync(final RecordHandler handler, final long head, final long tail, final String why)
     {
+        // Zero the whole data area, not only [head, tail): garbage may also lie past the tail, where producers have
+        // not written yet, and would be read as records once the head got there.
         resyncs++;
         stuckPosition = -1;
-        long from = head;
-        long to = tail;
-        if (to - from < 0 || to - from > capacity)
-        {
-            from = 0;
-            to = capacity;
-        }
-        long zeroed = 0;
-        while (from + zeroed < to && zeroed < capacity)
-        {
-            final int index = (int)(from + zeroed) & mask;
-            final int chunk = (int)Math.min(capacity - index, to - from - zeroed);
-            buffer.setMemory(index, chunk, (byte)0);
-            zeroed += chunk;
-        }
-        long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
+        buffer.setMemory(0, capacity, (byte)0);
+        final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
         if (newHead != tail)
         {
             buffer.putLongVolatile(tailPositionIndex, newHead);
         }
         buffer.putLongOrdered(headPositionIndex, newHead);
-        handler.onResync(why);
+        handler.onResync(why + " (head " + head + ", tail " + tail + ")");
     }
 
     /** Consumer and producer positions equal: nothing unread. */

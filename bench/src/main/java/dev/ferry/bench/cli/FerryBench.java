@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         JmhChartCommand.class,
         LatencyMapCommand.class,
         ModelCommand.class,
+        IpcBenchCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FerryBench implements Runnable

@@ -1,0 +1,91 @@
+package dev.ferry.bench.cli;
+
+import dev.ferry.bench.ipc.IpcBench;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * {@code ferry-bench ipc-bench}: round trips between two processes over Ferry's shared memory, Unix domain sockets,
+ * TCP on loopback and Aeron IPC, with Ferry's in-process DIRECT round trip as the reference, at 32 B and 1 KiB.
+ *
+ * <p>Not thread-safe: picocli builds and runs one instance on one thread.
+ */
+@Command(
+    name = "ipc-bench",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Compares, in one run, round trips between this process and an echo peer process: Ferry's shared memory",
+        "(DIRECT), Unix domain sockets, TCP on loopback and Aeron IPC (embedded SHARED driver, backoff idle",
+        "strategy, pre-touched client memory), with Ferry's in-process DIRECT round trip as the reference.",
+        "Every side busy-polls. Reports round-trip p50/p99 (one message in flight) and messages per second with",
+        "a window in flight.",
+    })
+public final class IpcBenchCommand implements Callable<Integer>
+{
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--json", description = "Print a JSON array of {transport, msgBytes, rttP50Ns, rttP99Ns, msgsPerSec}.")
+    private boolean json;
+
+    @Option(names = "--round-trips", defaultValue = "200000", description = "Measured round trips. Default: ${DEFAULT-VALUE}")
+    private int roundTrips;
+
+    @Option(names = "--warmup", defaultValue = "100000", description = "Warm-up round trips. Default: ${DEFAULT-VALUE}")
+    private int warmup;
+
+    @Option(names = "--messages", defaultValue = "500000",
+        description = "Messages in the throughput phase. Default: ${DEFAULT-VALUE}")
+    private int messages;
+
+    @Option(names = "--window", defaultValue = "32", description = "Messages in flight for throughput. Default: ${DEFAULT-VALUE}")
+    private int window;
+
+    @Option(names = "--sizes", split = ",", defaultValue = "32,1024", description = "Message sizes in bytes. Default: ${DEFAULT-VALUE}")
+    private List<Integer> sizes;
+
+    @Option(names = "--transports", split = ",",
+        defaultValue = "ferry-inprocess-direct,ferry-shm,uds,tcp,aeron-ipc",
+        description = "Transports to measure. Default: ${DEFAULT-VALUE}")
+    private List<String> transports;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final List<IpcBench.Result> results = new IpcBench(warmup, roundTrips, messages, window, line ->
+        {
+            err.println(line);
+            err.flush();
+        }).run(transports, sizes);
+        if (json)
+        {
+            out.println(results.stream().map(IpcBench.Result::toJson).collect(Collectors.joining(",", "[", "]")));
+        }
+        else
+        {
+            out.printf("%-24s %8s %12s %12s %14s %12s%n", "transport", "msgBytes", "rtt p50 ns", "rtt p99 ns",
+                "msgs/s", "p50 ratio");
+            for (final IpcBench.Result r : results)
+            {
+                final IpcBench.Result reference = results.stream()
+                    .filter(x -> x.msgBytes() == r.msgBytes() && x.transport().equals("ferry-shm"))
+                    .findFirst().orElse(null);
+                final String ratio = reference == null || reference.rttP50Ns() == 0 ? "-"
+                    : String.format("%.2fx", (double)r.rttP50Ns() / reference.rttP50Ns());
+                out.printf("%-24s %8d %12d %12d %14d %12s%n", r.transport(), r.msgBytes(), r.rttP50Ns(),
+                    r.rttP99Ns(), r.msgsPerSec(), ratio);
+            }
+            out.println("p50 ratio: this transport's median round trip over Ferry shared memory's, same size, same run");
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,276 @@
+package dev.ferry.bench.ipc;
+
+import dev.ferry.Mode;
+import dev.ferry.ipc.IpcKernel;
+import io.aeron.driver.MediaDriver;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * {@code ipc-bench}: round trips between this process and an echo peer in another JVM, over Ferry's shared memory,
+ * Unix domain sockets, TCP on loopback and Aeron IPC, plus Ferry's in-process DIRECT round trip as the reference,
+ * each at every message size, in one run. For each it measures the round trip's p50 and p99 (one message in flight)
+ * and the throughput with a window of messages in flight.
+ *
+ * <p>Not thread-safe: run from one thread.
+ */
+public final class IpcBench
+{
+    /** Transports in the order they are measured. */
+    public static final List<String> TRANSPORTS = List.of("ferry-inprocess-direct", "ferry-shm", "uds", "tcp",
+        "aeron-ipc");
+
+    /**
+     * One measurement.
+     *
+     * @param transport  which transport.
+     * @param msgBytes   the message size.
+     * @param rttP50Ns   median round trip.
+     * @param rttP99Ns   99th percentile round trip.
+     * @param msgsPerSec echoed messages per second with a window in flight.
+     */
+    public record Result(String transport, int msgBytes, long rttP50Ns, long rttP99Ns, long msgsPerSec)
+    {
+        /**
+         * @return this result as a JSON object.
+         */
+        public String toJson()
+        {
+            return "{\"transport\":\"" + transport + "\",\"msgBytes\":" + msgBytes + ",\"rttP50Ns\":" + rttP50Ns
+                + ",\"rttP99Ns\":" + rttP99Ns + ",\"msgsPerSec\":" + msgsPerSec + "}";
+        }
+    }
+
+    private final int warmup;
+    private final int roundTrips;
+    private final int throughputMessages;
+    private final int window;
+    private final Consumer<String> log;
+
+    /**
+     * @param warmup             round trips before measuring, per transport and size.
+     * @param roundTrips         measured round trips.
+     * @param throughputMessages messages in the throughput phase.
+     * @param window             messages in flight in the throughput phase.
+     * @param log                receives progress lines.
+     */
+    public IpcBench(
+        final int warmup, final int roundTrips, final int throughputMessages, final int window,
+        final Consumer<String> log)
+    {
+        this.warmup = warmup;
+        this.roundTrips = roundTrips;
+        this.throughputMessages = throughputMessages;
+        this.window = window;
+        this.log = log;
+    }
+
+    /**
+     * Measures the transports at the sizes.
+     *
+     * @param transports names from {@link #TRANSPORTS}.
+     * @param sizes      message sizes in bytes, at most 1024.
+     * @return one result per transport and size.
+     * @throws Exception when a transport cannot be set up.
+     */
+    public List<Result> run(final List<String> transports, final List<Integer> sizes) throws Exception
+    {
+        final List<Result> results = new ArrayList<>();
+        for (final int size : sizes)
+        {
+            if (size < 1 || size > 1024)
+            {
+                throw new IllegalArgumentException("message size " + size + " is outside 1-1024 bytes");
+            }
+            for (final String transport : transports)
+            {
+                log.accept("measuring " + transport + " at " + size + " B ...");
+                results.add(measure(transport, size));
+            }
+        }
+        return results;
+    }
+
+    private Result measure(final String transport, final int size) throws Exception
+    {
+        final Path scratch = Files.createTempDirectory("ferry-ipc-bench");
+        Process peer = null;
+        MediaDriver driver = null;
+        IpcKernel kernel = null;
+        Transport t = null;
+        try
+        {
+            switch (transport)
+            {
+                case "ferry-inprocess-direct" -> t = FerryTransport.inProcess(size, window);
+                case "ferry-shm" ->
+                {
+                    kernel = IpcKernel.builder().name("bench-" + ProcessHandle.current().pid()).mode(Mode.DIRECT)
+                        .slotBytes(1024).maxClients(2).maxInFlight(Math.max(64, window)).build().start();
+                    peer = startPeer(scratch, "ferry", kernel.directory().toString());
+                    awaitReady(peer);
+                    t = FerryTransport.shm(kernel, size);
+                }
+                case "uds" ->
+                {
+                    final Path socket = scratch.resolve("echo.sock");
+                    peer = startPeer(scratch, "uds", socket.toString());
+                    awaitReady(peer);
+                    t = new SocketTransport(UnixDomainSocketAddress.of(socket), size);
+                }
+                case "tcp" ->
+                {
+                    peer = startPeer(scratch, "tcp");
+                    final int port = Integer.parseInt(awaitReady(peer).substring("READY ".length()).trim());
+                    t = new SocketTransport(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), size);
+                }
+                case "aeron-ipc" ->
+                {
+                    final String dir = Files.isDirectory(Path.of("/dev/shm"))
+                        ? "/dev/shm/ferry-bench-aeron-" + ProcessHandle.current().pid()
+                        : scratch.resolve("aeron").toString();
+                    driver = AeronTransport.launchDriver(dir);
+                    peer = startPeer(scratch, "aeron", dir);
+                    awaitReady(peer);
+                    t = new AeronTransport(driver, size, 20_000);
+                }
+                default -> throw new IllegalArgumentException("unknown transport '" + transport + "'; pick from "
+                    + TRANSPORTS);
+            }
+            final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+            pingPong(t, warmup, null);
+            pingPong(t, roundTrips, histogram);
+            final long perSec = throughput(t);
+            return new Result(transport, size, histogram.getValueAtPercentile(50),
+                histogram.getValueAtPercentile(99), perSec);
+        }
+        finally
+        {
+            if (t != null)
+            {
+                t.close();
+            }
+            if (peer != null)
+            {
+                peer.destroyForcibly();
+                peer.waitFor(10, TimeUnit.SECONDS);
+            }
+            if (kernel != null)
+            {
+                kernel.close();
+            }
+            if (driver != null)
+            {
+                driver.close();
+            }
+            deleteTree(scratch);
+        }
+    }
+
+    private static void pingPong(final Transport t, final int n, final Histogram histogram) throws Exception
+    {
+        for (int i = 0; i < n; i++)
+        {
+            final long start = System.nanoTime();
+            while (!t.send())
+            {
+                t.poll();
+            }
+            while (t.poll() == 0)
+            {
+                Thread.onSpinWait();
+            }
+            if (histogram != null)
+            {
+                histogram.recordValue(Math.min(System.nanoTime() - start, histogram.getHighestTrackableValue()));
+            }
+        }
+    }
+
+    private long throughput(final Transport t) throws Exception
+    {
+        long sent = 0;
+        long received = 0;
+        final long start = System.nanoTime();
+        while (received < throughputMessages)
+        {
+            while (sent - received < window && sent < throughputMessages)
+            {
+                if (!t.send())
+                {
+                    break;
+                }
+                sent++;
+            }
+            final int n = t.poll();
+            if (n == 0)
+            {
+                Thread.onSpinWait();
+            }
+            received += n;
+        }
+        final long elapsed = System.nanoTime() - start;
+        return (long)(received * 1e9 / elapsed);
+    }
+
+    private static Process startPeer(final Path scratch, final String... args) throws Exception
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("--add-exports");
+        command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
+        command.add("-Daeron.pre.touch.mapped.memory=true");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(IpcBenchPeer.class.getName());
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectError(scratch.resolve("peer.err").toFile()).start();
+    }
+
+    private static String awaitReady(final Process peer) throws Exception
+    {
+        final BufferedReader in = new BufferedReader(new InputStreamReader(peer.getInputStream(),
+            StandardCharsets.UTF_8));
+        final String line = in.readLine();
+        if (line == null || !line.startsWith("READY"))
+        {
+            peer.waitFor(5, TimeUnit.SECONDS);
+            throw new IllegalStateException("the echo peer did not start (exit " + (peer.isAlive() ? "-" :
+                peer.exitValue()) + "); its output: " + line);
+        }
+        return line;
+    }
+
+    private static void deleteTree(final Path root)
+    {
+        final File[] files = root.toFile().listFiles();
+        if (files != null)
+        {
+            for (final File f : files)
+            {
+                if (f.isDirectory())
+                {
+                    deleteTree(f.toPath());
+                }
+                else
+                {
+                    f.delete();
+                }
+            }
+        }
+        root.toFile().delete();
+    }
+}
