@@ -358,14 +358,17 @@ public final class Kernel implements AutoCloseable
             for (final Client c : clients)
             {
                 final SubmissionRing sq = c.rings().submissions();
-                final int n = sq.available();
-                for (int i = 0; i < n; i++)
+                int n;
+                while ((n = sq.available()) > 0)
                 {
-                    final Slot slot = sq.get(i);
-                    slot.fail(Status.CLOSED, closed);
-                    slot.client().complete(slot);
+                    for (int i = 0; i < n; i++)
+                    {
+                        final Slot slot = sq.get(i);
+                        slot.fail(Status.CLOSED, closed);
+                        slot.client().complete(slot);
+                    }
+                    sq.release(n);
                 }
-                sq.release(n);
             }
             for (final MoverAgent m : movers)
             {
