@@ -81,7 +81,9 @@ public record Report(
      * @param strategy     the server's idle strategy.
      * @param loadFraction arrival rate over capacity.
      * @param offeredPerSec arrivals per second asked for.
-     * @param calls        calls measured.
+     * @param calls        calls measured: those due in the measured interval and handled; 0 when a server that
+     *                     got too little CPU fell so far behind that none of them was sent before the interval
+     *                     ended (the percentiles then read 0 and mean nothing).
      * @param p50Ns        response-time median (from the scheduled send time to the handler's end), ns.
      * @param p99Ns        response-time 99th percentile, ns.
      * @param cpuFraction  the server thread's CPU time over wall-clock time, service time included.

@@ -154,9 +154,10 @@ public final class ReportFiles
         b.append("| load | strategy | calls | p50 | p99 | CPU |\n|---:|---|---:|---:|---:|---:|\n");
         for (final Report.IdlePoint p : r.idle())
         {
+            final boolean none = p.calls() == 0;
             b.append(String.format(Locale.ROOT, "| %.0f%% | %s | %d | %s | %s | %.1f%% |%n", 100 * p.loadFraction(),
-                p.strategy(), p.calls(), ReportRunner.ns(p.p50Ns()), ReportRunner.ns(p.p99Ns()),
-                100 * p.cpuFraction()));
+                p.strategy(), p.calls(), none ? "none completed" : ReportRunner.ns(p.p50Ns()),
+                none ? "(server too far behind)" : ReportRunner.ns(p.p99Ns()), 100 * p.cpuFraction()));
         }
         if (charts.length > 0)
         {

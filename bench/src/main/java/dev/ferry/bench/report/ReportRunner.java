@@ -115,8 +115,8 @@ public final class ReportRunner
                 final Report.IdlePoint p = IdleSweep.run(s, load, capacity, perPoint / 5, perPoint - perPoint / 5,
                     seed++);
                 idle.add(p);
-                line.append(String.format(Locale.ROOT, "  %s p99 %s cpu %.1f%%", s, ns(p.p99Ns()),
-                    100 * p.cpuFraction()));
+                line.append(String.format(Locale.ROOT, "  %s p99 %s cpu %.1f%%", s,
+                    p.calls() == 0 ? "(none completed)" : ns(p.p99Ns()), 100 * p.cpuFraction()));
             }
             log("idle load %3.0f%%:%s", 100 * load, line);
         }
@@ -168,7 +168,7 @@ public final class ReportRunner
                 continue;
             }
             final Report.IdlePoint b = idle(idle, "agrona-backoff", a.loadFraction());
-            if (b != null)
+            if (b != null && a.calls() > 0 && b.calls() > 0)
             {
                 compared++;
                 if (b.p99Ns() < a.p99Ns() && b.cpuFraction() < a.cpuFraction())
