@@ -1,5 +1,7 @@
 package dev.ferry.samples;
 
+import dev.ferry.samples.ipc.IpcClientSample;
+import dev.ferry.samples.ipc.IpcServerSample;
 import dev.ferry.samples.microkernel.Microkernel;
 import dev.ferry.samples.placement.PlacementSample;
 import dev.ferry.samples.quickstart.QuickStart;
@@ -28,7 +30,11 @@ public final class Samples
         new Sample("sessions", "100 to 100,000 sessions multiplexed over a few Ferry servers vs a thread per session"
             + " (platform, and virtual on JDK 21+); where each gives out", Sessions::main),
         new Sample("placement", "the mover where the hardware model advises and where it advises against; predicted"
-            + " against measured", PlacementSample::main));
+            + " against measured", PlacementSample::main),
+        new Sample("ipc-server", "first terminal: a Ferry IPC kernel named 'demo' in /dev/shm and a server for its"
+            + " service 0", IpcServerSample::main),
+        new Sample("ipc-client", "second terminal: a client process calling ipc-server's service over shared memory",
+            IpcClientSample::main));
 
     private Samples()
     {
