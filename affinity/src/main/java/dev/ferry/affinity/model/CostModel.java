@@ -10,9 +10,10 @@ import dev.ferry.Mode;
  * second of one client sending batch after batch.
  *
  * <ul>
- * <li>Every mode: {@code batch x local work}, Ferry's own work per call with no core crossed (slot, submission
- *     and completion rings, handler), measured through the INLINE path; INLINE is that term alone, a calibration
- *     rather than a prediction.</li>
+ * <li>Every mode: Ferry's own work per call with no core crossed (slot, submission and completion rings, handler),
+ *     measured through the INLINE path; INLINE is {@code batch x local work}, a calibration rather than a
+ *     prediction. Across cores, a batch pays the local work of its first call and the handler of each further
+ *     call: the client's work on one call overlaps the server's on another.</li>
  * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)}, plus half a
  *     {@code Thread.onSpinWait()} per hop (the poller notices the message mid-pause).</li>
  * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each), plus the line transfers of 2 hops and
@@ -96,8 +97,19 @@ public final class CostModel
             default:
                 throw new IllegalArgumentException("no model for mode " + mode);
         }
-        terms.add(new Term("Ferry's local work per call (INLINE path: slot, rings, handler, completion)", batch,
-            costs.localBatchNs(batch) / batch));
+        if (mode == Mode.INLINE || batch == 1)
+        {
+            terms.add(new Term("Ferry's local work per call (INLINE path: slot, rings, handler, completion)", batch,
+                costs.localBatchNs(batch) / batch));
+        }
+        else
+        {
+            // Across cores the client's work on one call (staging, polling) overlaps the server's on another: the
+            // first call pays the whole local path, each further one only the server's handler.
+            terms.add(new Term("Ferry's local work of the first call (INLINE path)", 1, costs.localBatchNs(1)));
+            terms.add(new Term("handler of each further call (the rest overlaps across the two cores)", batch - 1,
+                costs.handler().median()));
+        }
         return new Prediction(mode, placement, batch, terms, caveat);
     }
 

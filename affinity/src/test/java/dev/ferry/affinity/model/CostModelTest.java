@@ -26,7 +26,7 @@ final class CostModelTest
             (a, b) -> a == b ? 0 : 140,
             0, 1, 140,
             Map.of(1, Stats.exactly(300), 32, Stats.exactly(1900)),
-            Map.of(1, Stats.exactly(10), 32, Stats.exactly(320)),
+            Map.of(1, Stats.exactly(30), 32, Stats.exactly(640)),
             Stats.exactly(10),
             Stats.exactly(58_000),
             Stats.exactly(60_000),
@@ -39,8 +39,8 @@ final class CostModelTest
     void directIsTwoHopsOfLineTransfersPlusTheHandler()
     {
         final Prediction p = new CostModel(costs()).predict(Mode.DIRECT, ModelPlacement.of(0, 1), 1);
-        assertEquals(300 + 11 + 10, p.rttNs(), 1e-9);
-        assertEquals(1e9 / 321, p.callsPerSec(), 1e-6);
+        assertEquals(300 + 11 + 30, p.rttNs(), 1e-9);
+        assertEquals(1e9 / 341, p.callsPerSec(), 1e-6);
         assertEquals(3, p.terms().size());
         assertEquals(2 * 300.0 / 140, p.terms().get(0).count(), 1e-9);
         assertEquals(70, p.terms().get(0).unitNs(), 1e-9);
@@ -54,15 +54,17 @@ final class CostModelTest
         assertEquals(300 + (1900 - 300) * 15.0 / 31, c.ringRttNs(16), 1e-9);
         assertEquals(300 + (1900 - 300) * 63.0 / 31, c.ringRttNs(64), 1e-9);
         final Prediction p = new CostModel(c).predict(Mode.DIRECT, ModelPlacement.of(0, 1), 32);
-        assertEquals(1900 + 11 + 32 * 10, p.rttNs(), 1e-9);
-        assertEquals(32 * 1e9 / 2231, p.callsPerSec(), 1e-6);
+        // A batch pays the first call's local work, then only the handler of each further call.
+        assertEquals(1900 + 11 + 30 + 31 * 10, p.rttNs(), 1e-9);
+        assertEquals(32 * 1e9 / 2251, p.callsPerSec(), 1e-6);
+        assertEquals(640, new CostModel(c).predict(Mode.INLINE, ModelPlacement.of(0, 1), 32).rttNs(), 1e-9);
     }
 
     @Test
     void blockingAddsTwoWakeUps()
     {
         final Prediction p = new CostModel(costs()).predict(Mode.BLOCKING, ModelPlacement.of(0, 1), 1);
-        assertEquals(58_000 + 300 + 10, p.rttNs(), 1e-9);
+        assertEquals(58_000 + 300 + 30, p.rttNs(), 1e-9);
     }
 
     @Test
@@ -71,7 +73,7 @@ final class CostModelTest
         final CostModel model = new CostModel(costs());
         final Prediction shared = model.predict(Mode.MOVER, ModelPlacement.withMover(0, 1, 1), 1);
         assertNotNull(shared.caveat());
-        assertEquals(300 + 2 * 11 + 2 * 400 + 10, shared.rttNs(), 1e-9);
+        assertEquals(300 + 2 * 11 + 2 * 400 + 30, shared.rttNs(), 1e-9);
         assertThrows(IllegalArgumentException.class, () -> model.predict(Mode.MOVER, ModelPlacement.of(0, 1), 1));
         assertThrows(IllegalArgumentException.class, () -> model.predict(Mode.DIRECT, ModelPlacement.of(0, 1), 0));
     }
@@ -92,7 +94,7 @@ final class CostModelTest
         final double remote = PublishedLatencies.SERVER.rttNs(Level.OTHER_PACKAGE) / 2;
         // Either sibling: one leg at SMT distance, one at L3; the other socket: both legs cross sockets.
         assertEquals(serverSibling, clientSibling, 1e-6);
-        assertEquals(transfers * (l3 + smt) + 2 * 11 + 10, serverSibling, 1e-6);
+        assertEquals(transfers * (l3 + smt) + 2 * 11 + 30, serverSibling, 1e-6);
         assertEquals(transfers * (2 * remote - l3 - smt), otherSocket - serverSibling, 1e-6);
         assertTrue(sim.describe(p.get(0)).contains("mover-server: SMT sibling"), sim.describe(p.get(0)));
         assertTrue(sim.describe(p.get(2)).contains("mover-server: other package"), sim.describe(p.get(2)));
