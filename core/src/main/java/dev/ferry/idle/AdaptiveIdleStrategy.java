@@ -14,12 +14,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The steps come from an {@link IdleCalibration}: {@value #DEFAULT_SPINS} re-polls, then a pause phase of at
  * most an eighth of a real park, then {@value #DEFAULT_YIELDS} yields, then parks whose real periods double from the
- * park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (a few park granularities). The classic
+ * park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (eight park granularities). The classic
  * 2-competitive rule would spin as long as a wake-up costs; on a machine with fewer cores than runnable threads that
  * is the wrong trade, since a poller that pauses holds a CPU the thread it waits for may need, so the pause phase is
  * short (enough for a round trip through the caches with room to spare) and the yields that follow hand the CPU to
  * whoever is runnable. The longest park bounds how long a message waits for a sleeping poller: it keeps the latency
- * of a quiet server's calls within a few hundred microseconds where a 1 ms cap (Agrona's
+ * of a quiet server's calls under a millisecond (about 750 µs on a KVM guest) where a 1 ms cap (Agrona's
  * {@code BackoffIdleStrategy}) lets it reach a millisecond, while a spell longer than a granularity wakes fewer
  * times than one that parks a granularity at a time.
  *
