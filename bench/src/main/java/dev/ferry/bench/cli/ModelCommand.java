@@ -213,7 +213,8 @@ public final class ModelCommand implements Callable<Integer>
                 "%.1f ns per message per hop)%n", e.getKey(), e.getValue().median(),
                 costs.transfersPerHop(e.getKey()), e.getValue().median() / (2.0 * e.getKey())));
         }
-        sb.append(String.format(Locale.ROOT, "  handler: %.1f ns%n", costs.handler().median()));
+        sb.append(String.format(Locale.ROOT, "  handler: %.1f ns (fastest sample; median %.1f ns)%n",
+            costs.handler().min(), costs.handler().median()));
         sb.append(String.format(Locale.ROOT, "  park/unpark round trip: %.1f us; blocking-queue round trip: %.1f us%n",
             costs.wakeRtt().median() / 1e3, costs.queueRtt().median() / 1e3));
         sb.append(String.format(Locale.ROOT, "  Thread.onSpinWait: %.1f ns; Thread.yield: %.0f ns%n",
