@@ -1,6 +1,7 @@
 package dev.ferry.bench.jmh.peers;
 
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
@@ -15,7 +16,7 @@ import java.nio.ByteBuffer;
 /**
  * A request/reply relay over two Agrona {@link OneToOneRingBuffer}s (64 KiB each, off-heap): the caller writes an
  * 8-byte record into the request ring, the echo thread reads it and writes it into the reply ring. Records are
- * copied, not referenced, as between processes. Both sides poll and back off with
+ * copied, not referenced, as between processes; the handlers are fields, so nothing is allocated per call. Both sides poll and back off with
  * {@link HandOffBenchmark#pollerIdle()} when there is nothing to read.
  *
  * <p>Threading: the JMH thread writes requests and reads replies; the echo thread, started per trial, does the
@@ -35,6 +36,18 @@ public class AgronaRingBufferRelayBenchmark extends BatchedHandOffBenchmark
     private final UnsafeBuffer out = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
     private final long[] reply = new long[1];
     private final IdleStrategy callerIdle = pollerIdle();
+    private final MessageHandler onReply = (type, buffer, index, length) ->
+    {
+        reply[0] = buffer.getLong(index);
+        received = true;
+    };
+    private final MessageHandler echoOne = (type, buffer, index, length) ->
+    {
+        while (!replies.write(MSG, buffer, index, length))
+        {
+            Thread.onSpinWait();
+        }
+    };
     private volatile boolean running;
     private Thread echo;
     private boolean received;
@@ -54,13 +67,7 @@ public class AgronaRingBufferRelayBenchmark extends BatchedHandOffBenchmark
             final IdleStrategy idle = pollerIdle();
             while (running)
             {
-                final int n = requests.read((type, buffer, index, length) ->
-                {
-                    while (!replies.write(MSG, buffer, index, length))
-                    {
-                        Thread.onSpinWait();
-                    }
-                }, 64);
+                final int n = requests.read(echoOne, 64);
                 idle.idle(n);
             }
         });
@@ -88,11 +95,7 @@ public class AgronaRingBufferRelayBenchmark extends BatchedHandOffBenchmark
     {
         received = false;
         callerIdle.reset();
-        while (replies.read((type, buffer, index, length) ->
-        {
-            reply[0] = buffer.getLong(index);
-            received = true;
-        }, 1) == 0)
+        while (replies.read(onReply, 1) == 0)
         {
             callerIdle.idle();
         }

@@ -40,6 +40,11 @@ public class DisruptorRelayBenchmark extends BatchedHandOffBenchmark
         RingBuffer.createSingleProducer(LongEvent::new, 1024, new YieldingWaitStrategy());
     private final long[] reply = new long[1];
     private final IdleStrategy callerIdle = pollerIdle();
+    private final EventPoller.Handler<LongEvent> onReply = (event, seq, end) ->
+    {
+        reply[0] = event.value;
+        return false;
+    };
     private EventPoller<LongEvent> poller;
     private BatchEventProcessor<LongEvent> processor;
     private Thread echo;
@@ -78,11 +83,7 @@ public class DisruptorRelayBenchmark extends BatchedHandOffBenchmark
     protected long[] receive() throws Exception
     {
         callerIdle.reset();
-        while (poller.poll((event, seq, end) ->
-        {
-            reply[0] = event.value;
-            return false;
-        }) != EventPoller.PollState.PROCESSING)
+        while (poller.poll(onReply) != EventPoller.PollState.PROCESSING)
         {
             callerIdle.idle();
         }
