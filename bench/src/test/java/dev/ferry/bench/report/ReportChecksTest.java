@@ -64,6 +64,19 @@ final class ReportChecksTest
     }
 
     @Test
+    void aLoadWhereNoCallCompletedIsLeftOutOfTheComparison()
+    {
+        final Report.IdlePoint starved = new Report.IdlePoint("agrona-backoff", 0.9, 90_000, 0, 0, 0, 0.1);
+        final List<Report.Check> checks = ReportRunner.checks(List.of(), List.of(),
+            List.of(idle("ferry-adaptive", 0.01, 300_000, 0.05), idle("agrona-backoff", 0.01, 900_000, 0.1),
+                idle("ferry-adaptive", 0.9, 500_000, 0.3), starved));
+        final Report.Check check = checks.stream().filter(c -> c.name().equals("adaptive-vs-backoff")).findFirst()
+            .orElseThrow();
+        assertTrue(check.passed(), "0 calls reads as p99 0, which must not count as a win: " + check);
+        assertTrue(check.measured().contains("1 loads"), check.measured());
+    }
+
+    @Test
     void jsonRoundTrips()
     {
         final Report r = new Report("m \"quoted\"", 1000, 900, List.of(mode("DIRECT", 500)),
