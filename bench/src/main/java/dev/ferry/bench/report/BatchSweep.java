@@ -5,11 +5,13 @@ import dev.ferry.CompletionHandler;
 import dev.ferry.Kernel;
 import dev.ferry.Mode;
 import dev.ferry.Status;
+import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Throughput against batch size: the calling thread submits {@code batch} calls to the echo service, publishes them
- * with one {@link Client#flush()}, and awaits all their completions before the next batch.
+ * with one {@link Client#flush()}, and awaits all their completions before the next batch. Each batch's round trip
+ * is timed too, for the median.
  *
  * <p>Threading: {@link #run} builds, uses and closes its own kernel on the calling thread, which becomes the client.
  */
@@ -49,6 +51,7 @@ public final class BatchSweep
             {
                 oneBatch(client, request, batch, onCompletion);
             }
+            final Histogram perBatch = new Histogram(3_600_000_000_000L, 3);
             final long start = System.nanoTime();
             final long end = start + measureNs;
             long calls = 0;
@@ -57,7 +60,9 @@ public final class BatchSweep
             {
                 oneBatch(client, request, batch, onCompletion);
                 calls += batch;
-                now = System.nanoTime();
+                final long after = System.nanoTime();
+                perBatch.recordValue(after - now);
+                now = after;
             }
             client.close();
             if (failed[0] > 0)
@@ -65,7 +70,8 @@ public final class BatchSweep
                 throw new IllegalStateException(mode + " batch " + batch + ": " + failed[0] + " calls failed");
             }
             final double elapsed = now - start;
-            return new Report.BatchPoint(mode.name(), batch, calls, calls * 1e9 / elapsed, elapsed / calls);
+            return new Report.BatchPoint(mode.name(), batch, calls, calls * 1e9 / elapsed, elapsed / calls,
+                perBatch.getValueAtPercentile(50) / (double)batch);
         }
     }
 

@@ -68,9 +68,12 @@ public record Report(
      * @param batch       calls per flush.
      * @param calls       calls measured.
      * @param callsPerSec calls per second.
-     * @param nsPerCall   wall-clock ns per call.
+     * @param nsPerCall   wall-clock ns per call: the measured time over the calls, stalls included.
+     * @param medianNsPerCall the median batch round trip over the batch size: the path's cost per call without the
+     *                    stalls of a thread the scheduler took off its CPU, which dominate the mean on a busy machine.
      */
-    public record BatchPoint(String mode, int batch, long calls, double callsPerSec, double nsPerCall)
+    public record BatchPoint(
+        String mode, int batch, long calls, double callsPerSec, double nsPerCall, double medianNsPerCall)
     {
     }
 

@@ -37,7 +37,8 @@ final class ReportChecksTest
     {
         final List<Report.Check> checks = ReportRunner.checks(
             List.of(mode("DIRECT", 500), mode("BLOCKING", 30_000)),
-            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000), new Report.BatchPoint("MOVER", 32, 10, 1e7, 150)),
+            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000, 900),
+                new Report.BatchPoint("MOVER", 32, 10, 1e7, 300, 150)),
             List.of(idle("busy-spin", 0.01, 20_000, 1.0), idle("ferry-adaptive", 0.01, 300_000, 0.08),
                 idle("agrona-backoff", 0.01, 900_000, 0.05), idle("ferry-adaptive", 0.5, 40_000, 0.7),
                 idle("agrona-backoff", 0.5, 60_000, 0.6)));
@@ -50,7 +51,8 @@ final class ReportChecksTest
     {
         final List<Report.Check> checks = ReportRunner.checks(
             List.of(mode("DIRECT", 1000), mode("BLOCKING", 30_000)),
-            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000), new Report.BatchPoint("MOVER", 32, 10, 2e6, 500)),
+            List.of(new Report.BatchPoint("MOVER", 1, 10, 1e6, 1000, 1000),
+                new Report.BatchPoint("MOVER", 32, 10, 2e6, 100, 500)),
             List.of(idle("busy-spin", 0.01, 20_000, 1.0), idle("ferry-adaptive", 0.01, 300_000, 0.2),
                 idle("agrona-backoff", 0.01, 900_000, 0.05), idle("ferry-adaptive", 0.5, 40_000, 0.7),
                 idle("agrona-backoff", 0.5, 30_000, 0.6)));
@@ -80,7 +82,7 @@ final class ReportChecksTest
     void jsonRoundTrips()
     {
         final Report r = new Report("m \"quoted\"", 1000, 900, List.of(mode("DIRECT", 500)),
-            List.of(new Report.BatchPoint("MOVER", 32, 10, 1.5e7, 66.6)),
+            List.of(new Report.BatchPoint("MOVER", 32, 10, 1.5e7, 66.6, 60)),
             List.of(idle("ferry-adaptive", 0.01, 300_000, 0.08)), new Report.Capacity(10_000, 10_200, 98_039.2),
             List.of(new Report.Check("n", "c", "m", true)));
         @SuppressWarnings("unchecked")

@@ -99,6 +99,7 @@ final class ReportCommandTest
             final double ns = num(p, "nsPerCall");
             assertTrue(rate > 0 && ns > 0, "batch point measured: " + p);
             assertEquals(1e9, rate * ns, 1e6, "calls/s and ns/call agree: " + p);
+            assertTrue(num(p, "medianNsPerCall") > 0, "median batch round trip measured: " + p);
         }
         assertTrue(batchKeys.contains("DIRECT/1") && batchKeys.contains("MOVER/256"), batchKeys.toString());
 
