@@ -364,7 +364,6 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         b.putInt(claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
         b.putInt(claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
         b.putInt(claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
-        b.putInt(claimed + IpcLayout.REQ_LENGTH_OFFSET, length);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
         try
         {
@@ -518,7 +517,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final int slot = buffer.getInt(index + IpcLayout.REP_SLOT_OFFSET);
         final int service = buffer.getInt(index + IpcLayout.REP_SERVICE_OFFSET);
         final int status = buffer.getInt(index + IpcLayout.REP_STATUS_OFFSET);
-        final int payload = buffer.getInt(index + IpcLayout.REP_LENGTH_OFFSET);
+        final int payload = length - IpcLayout.MSG_HEADER;
         if (gen != generation)
         {
             if (gen >= 0 && gen < generation)

@@ -215,7 +215,7 @@ public final class IpcKernel implements AutoCloseable
             final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
             final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
             final int service = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
-            final int payload = buffer.getInt(index + IpcLayout.REQ_LENGTH_OFFSET);
+            final int payload = length - IpcLayout.MSG_HEADER;
             if (buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET) != client
                 || buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET) != generation
                 || slot < 0 || slot >= layout.maxInFlight || callId < 0
@@ -265,7 +265,6 @@ public final class IpcKernel implements AutoCloseable
             b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
             b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
             b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
-            b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, len);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
             cq.commit(claimed);
             return RingReader.CONSUMED;

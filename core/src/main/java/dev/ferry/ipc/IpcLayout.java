@@ -71,18 +71,16 @@ final class IpcLayout
     // Records.
     static final int REQUEST_TYPE = 1;
     static final int REPLY_TYPE = 2;
-    static final int MSG_HEADER = 32;
+    static final int MSG_HEADER = 24;
     static final int CALL_ID_OFFSET = 0;
     static final int REQ_CLIENT_OFFSET = 8;
     static final int REQ_GENERATION_OFFSET = 12;
     static final int REQ_SERVICE_OFFSET = 16;
     static final int REQ_SLOT_OFFSET = 20;
-    static final int REQ_LENGTH_OFFSET = 24;
     static final int REP_GENERATION_OFFSET = 8;
     static final int REP_SERVICE_OFFSET = 12;
     static final int REP_SLOT_OFFSET = 16;
     static final int REP_STATUS_OFFSET = 20;
-    static final int REP_LENGTH_OFFSET = 24;
 
     static final int STATUS_OK = 0;
     static final int STATUS_FAILED = 1;

@@ -226,7 +226,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             return RingReader.CONSUMED;
         }
         final int serviceId = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
-        final int payload = buffer.getInt(index + IpcLayout.REQ_LENGTH_OFFSET);
+        final int payload = length - IpcLayout.MSG_HEADER;
         if (serviceId != service || payload < 0 || payload > layout.slotBytes
             || payload > length - IpcLayout.MSG_HEADER)
         {
@@ -268,7 +268,6 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
             b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
             b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, IpcLayout.STATUS_OK);
-            b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, replyLength);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, message, 0, replyLength);
             cq.commit(claimed);
         }
@@ -299,7 +298,6 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
         b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
         b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
-        b.putInt(claimed + IpcLayout.REP_LENGTH_OFFSET, len);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
         cq.commit(claimed);
     }
