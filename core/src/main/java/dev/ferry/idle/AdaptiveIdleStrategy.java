@@ -26,12 +26,13 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Two adaptations make the calibrated strategy cheaper than its steps suggest:
  * <ul>
  *   <li>The pause budget adapts as HotSpot's adaptive spinning does: an idle spell that ended during the pause phase
- *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase halves it
- *   (down to a thirty-second): work that turns up just after this thread yielded most likely needed this thread's CPU,
- *   as on a machine with more runnable threads than cores, where every pause only delays the thread being waited for
- *   (with two pollers sharing one free CPU, a round trip otherwise costs two whole pause phases). One that lasted
- *   longer than the longest park halves it too: work comes rarely, and pauses catch nothing. Spells that ended soon
- *   after parking leave the budget alone.</li>
+ *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase halves it (down
+ *   to an eighth, still long enough for a round trip through the caches, so that once the contention is over the next
+ *   spell ends while pausing and the budget grows back): work that turns up just after this thread yielded most
+ *   likely needed this thread's CPU, as on a machine with more runnable threads than cores, where every pause only
+ *   delays the thread being waited for (with two pollers sharing one free CPU, a round trip otherwise costs two whole
+ *   pause phases). One that lasted longer than the longest park halves it too, down to a thirty-second: work comes
+ *   rarely, and pauses catch nothing. Spells that ended soon after parking leave the budget alone.</li>
  *   <li>A park sleeps longer than it asks for, by the timer slack: {@code parkNanos(1 µs)} sleeps a whole
  *   granularity. The calibrated strategy asks for each period minus that slack, so the real sleeps are the
  *   granularity, twice it, four times it, not each of them one granularity longer.</li>
@@ -84,6 +85,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private final double spinNs;
     private final long parkSlackNs;
     private final int minPauses;
+    private final int yieldFloorPauses;
     private final long createdNs = System.nanoTime();
 
     // Owned by the idling thread; others read them through the VarHandles.
@@ -179,6 +181,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         this.parkNs = minParkNs;
         this.parkSlackNs = Math.max(0L, parkSlackNs);
         this.minPauses = Math.min(maxPauses, Math.max(1, maxPauses / 32));
+        this.yieldFloorPauses = Math.min(maxPauses, Math.max(1, maxPauses / 8));
         this.pauseBudget = maxPauses;
     }
 
@@ -260,7 +263,11 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             {
                 pauseBudget = Math.min(maxPauses, Math.max(1, pauseBudget << 1));
             }
-            else if (level == YIELD || (level == PARK && System.nanoTime() - spellStartNs > maxParkNs))
+            else if (level == YIELD)
+            {
+                pauseBudget = Math.max(yieldFloorPauses, pauseBudget >> 1);
+            }
+            else if (level == PARK && System.nanoTime() - spellStartNs > maxParkNs)
             {
                 pauseBudget = Math.max(minPauses, pauseBudget >> 1);
             }
