@@ -189,7 +189,19 @@ final class RingReader
     {
         if (advance > 0)
         {
-            buffer.setMemory((int)head & mask, zeroBytes, (byte)0);
+            final int from = (int)head & mask;
+            if (zeroBytes <= 256)
+            {
+                // A few stores beat Unsafe.setMemory's call for the usual one or two small records.
+                for (int i = 0; i < zeroBytes; i += 8)
+                {
+                    buffer.putLong(from + i, 0L);
+                }
+            }
+            else
+            {
+                buffer.setMemory(from, zeroBytes, (byte)0);
+            }
             buffer.putLongOrdered(headPositionIndex, head + advance);
         }
     }
