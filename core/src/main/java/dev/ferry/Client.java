@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
 import dev.ferry.ring.SubmissionRing;
@@ -49,6 +50,7 @@ public final class Client implements AutoCloseable
     private final Handler[] handlers;
     private final int slotBytes;
     private final IdleStrategy idle;
+    private final WakeSignal moverSignal;
     private final AgentCounters counters;
     private final MessagePassingQueue.Consumer<Slot> deliver = this::deliver;
     private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
@@ -78,8 +80,10 @@ public final class Client implements AutoCloseable
         final ServerAgent[] servers,
         final Handler[] handlers,
         final int slotBytes,
-        final IdleStrategy idle)
+        final IdleStrategy idle,
+        final WakeSignal moverSignal)
     {
+        this.moverSignal = moverSignal;
         this.kernel = kernel;
         this.mode = kernel.mode();
         this.rings = rings;
@@ -197,6 +201,7 @@ public final class Client implements AutoCloseable
                 if (published > 0)
                 {
                     counters.onBatch(published);
+                    moverSignal.wake();
                 }
                 return published;
             case INLINE:
@@ -208,7 +213,7 @@ public final class Client implements AutoCloseable
 
     private int forward()
     {
-        final boolean wake = mode == Mode.BLOCKING;
+        final boolean blocking = mode == Mode.BLOCKING;
         ServerAgent toWake = null;
         int forwarded = 0;
         int available;
@@ -220,11 +225,11 @@ public final class Client implements AutoCloseable
             {
                 final Slot slot = sq.get(i);
                 final ServerAgent server = servers[slot.serviceId()];
-                if (wake && toWake != null && server != toWake)
+                if (toWake != null && server != toWake)
                 {
                     // Wake each server after the last call of a run of calls to it, never before: a server woken
                     // early could drain, park again and miss the rest of the run.
-                    kernel.wake(toWake);
+                    wake(toWake, blocking);
                 }
                 if (!server.requests().relaxedOffer(slot))
                 {
@@ -234,9 +239,9 @@ public final class Client implements AutoCloseable
                 }
                 toWake = server;
             }
-            if (wake && toWake != null)
+            if (toWake != null)
             {
-                kernel.wake(toWake);
+                wake(toWake, blocking);
                 toWake = null;
             }
             if (i > 0)
@@ -250,6 +255,22 @@ public final class Client implements AutoCloseable
             counters.onBatch(forwarded);
         }
         return forwarded;
+    }
+
+    /**
+     * BLOCKING: a parked server is always unparked (it parks with no timeout). DIRECT: only a server that announced
+     * it parks is woken; one still spinning or pausing will see the call by itself.
+     */
+    private void wake(final ServerAgent server, final boolean blocking)
+    {
+        if (blocking)
+        {
+            kernel.wake(server);
+        }
+        else
+        {
+            server.wakeSignal().wake();
+        }
     }
 
     private int runInline()

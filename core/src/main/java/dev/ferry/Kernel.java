@@ -6,6 +6,7 @@ import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.counters.AgentCounters;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.ParkingIdleStrategy;
+import dev.ferry.idle.WakeSignal;
 import dev.ferry.mover.MoverAgent;
 import dev.ferry.ring.Capacity;
 import dev.ferry.ring.ClientRings;
@@ -118,25 +119,30 @@ public final class Kernel implements AutoCloseable
         serverLoops = new AgentLoop[servers.length];
         for (int i = 0; i < servers.length; i++)
         {
-            final IdleStrategy idle = mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE : newIdleStrategy();
+            final IdleStrategy idle =
+                mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE : newIdleStrategy(servers[i].wakeSignal());
             servers[i].counters().idleStrategy(idle);
             serverLoops[i] = new AgentLoop(servers[i], idle);
         }
         moverLoops = new AgentLoop[movers.length];
         for (int i = 0; i < movers.length; i++)
         {
-            final IdleStrategy idle = newIdleStrategy();
+            final IdleStrategy idle = newIdleStrategy(movers[i].wakeSignal());
             movers[i].counters().idleStrategy(idle);
             moverLoops[i] = new AgentLoop(movers[i], idle);
         }
     }
 
-    private IdleStrategy newIdleStrategy()
+    private IdleStrategy newIdleStrategy(final WakeSignal signal)
     {
         final IdleStrategy idle = idleStrategies.get();
         if (idle == null)
         {
             throw new IllegalStateException("the idle strategy supplier returned null");
+        }
+        if (idle instanceof AdaptiveIdleStrategy)
+        {
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
         }
         return idle;
     }
@@ -208,7 +214,9 @@ public final class Kernel implements AutoCloseable
             }
             final ClientRings rings =
                 new ClientRings(nextClientId++, moverIndex, Thread.currentThread(), clientCapacity, slotBytes);
-            final Client client = new Client(this, rings, servers, handlers, slotBytes, newIdleStrategy());
+            final Client client = new Client(
+                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal()),
+                mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null);
             if (mode == Mode.MOVER)
             {
                 movers[moverIndex].addClient(rings);

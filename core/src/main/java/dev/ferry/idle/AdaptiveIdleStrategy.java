@@ -93,6 +93,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private int count;
     private long parkNs;
     private int pauseBudget;
+    private WakeSignal wakeSignal;
     private long phaseStartNs;
     private long spellStartNs;
     private final long[] nanos = new long[IdleLevel.values().length];
@@ -243,7 +244,16 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             enter(YIELD, PARK, System.nanoTime());
         }
         final long parkFor = parkNs;
+        final WakeSignal signal = wakeSignal;
+        if (signal != null)
+        {
+            signal.sleeping();
+        }
         LockSupport.parkNanos(Math.max(1_000L, parkFor - parkSlackNs));
+        if (signal != null)
+        {
+            signal.awake();
+        }
         final long now = System.nanoTime();
         add(PARK, now - phaseStartNs, 1);
         phaseStartNs = now;
@@ -283,6 +293,19 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             count = 0;
             parkNs = minParkNs;
         }
+    }
+
+    /**
+     * Announces this strategy's parks on a signal, so that producers can wake the poller instead of letting a message
+     * wait out the park period. Call before the owning thread starts idling.
+     *
+     * @param signal the poller's wake signal, or null for none.
+     * @return this strategy.
+     */
+    public AdaptiveIdleStrategy wakeSignal(final WakeSignal signal)
+    {
+        this.wakeSignal = signal;
+        return this;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.ferry.mover;
 
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
 import dev.ferry.ring.SubmissionRing;
@@ -29,6 +30,7 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     private final int batchPerClient;
     private final int replyBatch;
     private final AgentCounters counters;
+    private final WakeSignal wakeSignal = new WakeSignal();
     private volatile ClientRings[] clients = new ClientRings[0];
     private int cursor;
 
@@ -114,7 +116,9 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     @Override
     public void accept(final Slot slot)
     {
-        slot.client().complete(slot);
+        final ClientRings client = slot.client();
+        client.complete(slot);
+        client.wakeSignal().wake();
     }
 
     /**
@@ -129,6 +133,7 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
             // Cannot happen: the ring holds every slot this mover's clients own.
             throw new IllegalStateException("reply ring of mover " + index + " is full; " + slot);
         }
+        wakeSignal.wake();
     }
 
     /**
@@ -201,6 +206,14 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     public String roleName()
     {
         return counters.name();
+    }
+
+    /**
+     * @return the signal on which this mover announces that it parks; clients and servers wake it after publishing.
+     */
+    public WakeSignal wakeSignal()
+    {
+        return wakeSignal;
     }
 
     /**

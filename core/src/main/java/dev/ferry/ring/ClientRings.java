@@ -2,6 +2,7 @@ package dev.ferry.ring;
 
 import org.jctools.queues.MpscArrayQueue;
 
+import dev.ferry.idle.WakeSignal;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -22,6 +23,7 @@ public final class ClientRings
     private final MpscArrayQueue<Slot> completions;
     private final Slot[] slots;
     private final UnsafeBuffer memory;
+    private final WakeSignal wakeSignal = new WakeSignal();
 
     /**
      * @param clientId   the client's id within its kernel.
@@ -77,6 +79,14 @@ public final class ClientRings
     public SubmissionRing submissions()
     {
         return submissions;
+    }
+
+    /**
+     * @return the signal on which the client's thread announces that it parks while awaiting completions.
+     */
+    public WakeSignal wakeSignal()
+    {
+        return wakeSignal;
     }
 
     /**

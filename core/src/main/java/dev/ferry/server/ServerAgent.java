@@ -2,6 +2,7 @@ package dev.ferry.server;
 
 import dev.ferry.Handler;
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.WakeSignal;
 import dev.ferry.mover.MoverAgent;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
@@ -28,6 +29,7 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     private final MoverAgent[] movers;
     private final boolean unparkCallers;
     private final AgentCounters counters;
+    private final WakeSignal wakeSignal = new WakeSignal();
 
     /**
      * @param serviceId     the service's id.
@@ -97,6 +99,10 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
             {
                 LockSupport.unpark(client.owner());
             }
+            else
+            {
+                client.wakeSignal().wake();
+            }
         }
     }
 
@@ -123,6 +129,14 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     public MpscArrayQueue<Slot> requests()
     {
         return requests;
+    }
+
+    /**
+     * @return the signal on which this server announces that it parks; producers wake it after publishing.
+     */
+    public WakeSignal wakeSignal()
+    {
+        return wakeSignal;
     }
 
     /**
