@@ -56,6 +56,9 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     /** Yields before parking, in the calibrated defaults. */
     public static final int DEFAULT_YIELDS = 4;
 
+    /** Every 64th call of the pause phase yields instead of pausing: see {@link #idle()}. */
+    private static final int PAUSES_PER_YIELD_MASK = 63;
+
     private static final VarHandle LEVEL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
@@ -227,8 +230,16 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         {
             if (count < pauseBudget)
             {
-                count++;
-                Thread.onSpinWait();
+                if ((++count & PAUSES_PER_YIELD_MASK) == 0)
+                {
+                    // Give the CPU to any thread that waits for it, such as the very thread this poller waits for
+                    // when both share a CPU; returns at once when no one else wants it.
+                    Thread.yield();
+                }
+                else
+                {
+                    Thread.onSpinWait();
+                }
                 return;
             }
             enter(PAUSE, YIELD, System.nanoTime());
