@@ -9,6 +9,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -19,8 +20,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A hand-written echo loop between two threads over a pair of JCTools SPSC array queues: the best a general queue
- * pair does with no framework around it. Requests are pre-allocated objects, so nothing is allocated per call. The
+ * pair does with no framework around it. Requests are pre-allocated messages, so nothing is allocated per call. The
  * echo thread busy-spins (with {@link Thread#onSpinWait()}) and never backs off.
+ *
+ * <p>With {@code payload=inPlace} each message does the work Ferry's trivial call does: the caller writes an 8-byte
+ * request into the message, the echo thread writes an 8-byte reply into the same message, and the caller reads it,
+ * so the message's cache line travels both ways (messages are padded to their own lines, as Ferry's slots are). With
+ * {@code payload=none} only references travel and the messages are never written: the queues' own cost, and no
+ * more.
  *
  * <p>Threading: the JMH thread produces requests and consumes replies; the echo thread is started per trial.
  */
@@ -31,6 +38,12 @@ import java.util.concurrent.TimeUnit;
 public class JcToolsEchoBenchmark
 {
     private static final int BATCH = 32;
+    /** Longs per message: 128 bytes of data, so that neighbouring messages never share a cache line. */
+    private static final int MESSAGE_LONGS = 16;
+
+    /** {@code inPlace}: request and reply written in the message; {@code none}: references only. */
+    @Param({"inPlace", "none"})
+    public String payload;
 
     private final SpscArrayQueue<long[]> requests = new SpscArrayQueue<>(1024);
     private final SpscArrayQueue<long[]> replies = new SpscArrayQueue<>(1024);
@@ -38,15 +51,19 @@ public class JcToolsEchoBenchmark
     private volatile boolean running;
     private Thread echo;
     private long sum;
+    private boolean inPlace;
 
     /** Starts the echo thread. */
     @Setup(Level.Trial)
     public void setUp()
     {
+        inPlace = "inPlace".equals(payload);
         for (int i = 0; i < BATCH; i++)
         {
-            messages[i] = new long[] {i};
+            messages[i] = new long[MESSAGE_LONGS];
+            messages[i][0] = i;
         }
+        final boolean write = inPlace;
         running = true;
         echo = new Thread(() ->
         {
@@ -57,6 +74,10 @@ public class JcToolsEchoBenchmark
                 {
                     Thread.onSpinWait();
                     continue;
+                }
+                if (write)
+                {
+                    m[1] = m[0];
                 }
                 while (!replies.relaxedOffer(m))
                 {
@@ -124,7 +145,12 @@ public class JcToolsEchoBenchmark
     {
         for (int i = 0; i < size; i++)
         {
-            requests.relaxedOffer(messages[i]);
+            final long[] m = messages[i];
+            if (inPlace)
+            {
+                m[0] = sum + i;
+            }
+            requests.relaxedOffer(m);
         }
         int left = size;
         while (left > 0)
@@ -136,7 +162,7 @@ public class JcToolsEchoBenchmark
             }
             else
             {
-                sum += m[0];
+                sum += inPlace ? m[1] : m[0];
                 left--;
             }
         }
