@@ -15,6 +15,7 @@ import dev.ferry.affinity.model.ProbeOptions;
 import dev.ferry.affinity.model.Probes;
 import dev.ferry.affinity.topology.CpuSet;
 import dev.ferry.affinity.topology.Topology;
+import dev.ferry.bench.report.JsonWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -145,7 +146,7 @@ public final class LatencyMapCommand implements Callable<Integer>
      */
     static String toJson(final LatencyMatrix m, final LevelMapping mapping)
     {
-        final Json j = new Json().beginObject().name("cpus").beginArray();
+        final JsonWriter j = new JsonWriter().beginObject().name("cpus").beginArray();
         for (int i = 0; i < m.size(); i++)
         {
             j.value(m.cpu(i));

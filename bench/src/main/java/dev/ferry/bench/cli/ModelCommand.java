@@ -28,6 +28,7 @@ import dev.ferry.affinity.model.Simulation;
 import dev.ferry.affinity.model.Stats;
 import dev.ferry.affinity.model.Term;
 import dev.ferry.affinity.topology.Topology;
+import dev.ferry.bench.report.JsonWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -271,7 +272,7 @@ public final class ModelCommand implements Callable<Integer>
 
     static String toJson(final List<Row> rows)
     {
-        final Json j = new Json().beginArray();
+        final JsonWriter j = new JsonWriter().beginArray();
         for (final Row r : rows)
         {
             j.beginObject()

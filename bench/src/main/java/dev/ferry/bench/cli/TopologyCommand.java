@@ -9,6 +9,7 @@ import dev.ferry.affinity.topology.Cpu;
 import dev.ferry.affinity.topology.CpuSet;
 import dev.ferry.affinity.topology.ObjectType;
 import dev.ferry.affinity.topology.Topology;
+import dev.ferry.bench.report.JsonWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -111,7 +112,7 @@ public final class TopologyCommand implements Callable<Integer>
      */
     static String toJson(final Topology t)
     {
-        final Json json = new Json().beginObject();
+        final JsonWriter json = new JsonWriter().beginObject();
         json.field("fsroot", t.root().toString());
         json.name("cpus").beginArray();
         for (final Cpu cpu : t.cpus())

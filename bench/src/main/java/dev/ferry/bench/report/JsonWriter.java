@@ -3,7 +3,7 @@ package dev.ferry.bench.report;
 import java.util.Locale;
 
 /**
- * A small JSON writer for the report: objects, arrays, strings, numbers and booleans, commas placed for the caller.
+ * A small JSON writer for the report and the other commands' {@code --json} output: objects, arrays, strings, numbers and booleans, commas placed for the caller.
  * Non-finite doubles are written as {@code null}, since JSON has no NaN.
  *
  * <p>Not thread-safe: one writer builds one document on one thread.
@@ -135,6 +135,46 @@ public final class JsonWriter
         out.append(value);
         needComma = true;
         return this;
+    }
+
+    /**
+     * @param name  a member name.
+     * @param value its string value, or null.
+     * @return this writer.
+     */
+    public JsonWriter field(final String name, final String value)
+    {
+        return name(name).value(value);
+    }
+
+    /**
+     * @param name  a member name.
+     * @param value its integer value.
+     * @return this writer.
+     */
+    public JsonWriter field(final String name, final long value)
+    {
+        return name(name).value(value);
+    }
+
+    /**
+     * @param name  a member name.
+     * @param value its number value; NaN and infinities become null.
+     * @return this writer.
+     */
+    public JsonWriter field(final String name, final double value)
+    {
+        return name(name).value(value);
+    }
+
+    /**
+     * @param name  a member name.
+     * @param value its boolean value.
+     * @return this writer.
+     */
+    public JsonWriter field(final String name, final boolean value)
+    {
+        return name(name).value(value);
     }
 
     private void comma()

@@ -2,15 +2,21 @@ package dev.ferry.bench.jmh.peers;
 
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * The JDK's blocking hand-off through an unbounded LinkedBlockingQueue each way: two locks per queue and one node allocated per element. Both sides block ({@code put}/{@code take}): a waiting thread
- * parks and is woken by the other, the BLOCKING mode's cost without Ferry.
+ * The JDK's blocking hand-off through a bounded queue each way, which can hold a batch:
+ * {@code ArrayBlockingQueue} of 1024 (one lock per queue, a condition signalled per element) or an unbounded
+ * {@code LinkedBlockingQueue} (two locks per queue, one node allocated per element). Both sides block
+ * ({@code put}/{@code take}): a waiting thread parks and is woken by the other, the BLOCKING mode's cost without
+ * Ferry.
  *
  * <p>Threading: the JMH thread puts requests and takes replies; the echo thread, started per trial, takes requests
  * and puts them back as replies.
@@ -19,16 +25,27 @@ import java.util.concurrent.LinkedBlockingQueue;
 @Fork(value = 1, jvmArgsAppend = {"--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED", "-Xmx1g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-public class LinkedBlockingQueueBenchmark extends BatchedHandOffBenchmark
+public class BlockingQueueBenchmark extends BatchedHandOffBenchmark
 {
-    private final LinkedBlockingQueue<long[]> requests = new LinkedBlockingQueue<>();
-    private final LinkedBlockingQueue<long[]> replies = new LinkedBlockingQueue<>();
+    /** The JDK queue under test. */
+    @Param({"ArrayBlockingQueue", "LinkedBlockingQueue"})
+    public String queue;
+
+    private BlockingQueue<long[]> requests;
+    private BlockingQueue<long[]> replies;
     private Thread echo;
+
+    private BlockingQueue<long[]> newQueue()
+    {
+        return "ArrayBlockingQueue".equals(queue) ? new ArrayBlockingQueue<>(1024) : new LinkedBlockingQueue<>();
+    }
 
     @Override
     protected void start()
     {
-        echo = daemon("LinkedBlockingQueue-echo", () ->
+        requests = newQueue();
+        replies = newQueue();
+        echo = daemon(queue + "-echo", () ->
         {
             try
             {
