@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
@@ -51,6 +52,7 @@ public final class Client implements AutoCloseable
     private final int slotBytes;
     private final IdleStrategy idle;
     private final WakeSignal moverSignal;
+    private final AdaptiveIdleStrategy adaptiveIdle;
     private final AgentCounters counters;
     private final MessagePassingQueue.Consumer<Slot> deliver = this::deliver;
     private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
@@ -84,6 +86,8 @@ public final class Client implements AutoCloseable
         final WakeSignal moverSignal)
     {
         this.moverSignal = moverSignal;
+        this.adaptiveIdle = idle instanceof AdaptiveIdleStrategy && ((AdaptiveIdleStrategy)idle).wakeSignal() != null
+            ? (AdaptiveIdleStrategy)idle : null;
         this.kernel = kernel;
         this.mode = kernel.mode();
         this.rings = rings;
@@ -598,6 +602,18 @@ public final class Client implements AutoCloseable
         }
         else
         {
+            if (adaptiveIdle != null && adaptiveIdle.parksNext())
+            {
+                // Announce the park, then look once more, so a completion posted just before the announcement is
+                // not slept through.
+                final WakeSignal signal = rings.wakeSignal();
+                signal.sleeping();
+                if (cq.relaxedPeek() != null)
+                {
+                    signal.awake();
+                    return;
+                }
+            }
             idle.idle(0);
         }
     }

@@ -48,12 +48,14 @@ class CountersTest
                 assertEquals("server-0", server.name());
                 // The server counts a batch after posting its completions: give the last update time to land.
                 final long deadline = System.nanoTime() + 5_000_000_000L;
-                while (server.batches() < 10 && System.nanoTime() < deadline)
+                while (server.batches() < 5 && System.nanoTime() < deadline)
                 {
                     Thread.onSpinWait();
                 }
                 assertEquals(320, server.calls());
-                assertTrue(server.batches() >= 10 && server.batches() <= 320, "batches " + server.batches());
+                // A server batch holds at most serverBatch (64) calls, and may take the start of the next flush
+                // with the end of the last one, so 320 calls make from 5 to 320 batches.
+                assertTrue(server.batches() >= 5 && server.batches() <= 320, "batches " + server.batches());
                 assertTrue(server.snapshot().toString().contains("calls=320"));
             }
             if (mode == Mode.MOVER)

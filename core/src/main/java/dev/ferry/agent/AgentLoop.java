@@ -1,5 +1,7 @@
 package dev.ferry.agent;
 
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import dev.ferry.idle.WakeSignal;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -69,24 +71,22 @@ public final class AgentLoop implements Runnable
         try
         {
             agent.onStart();
-            final Agent agent = this.agent;
             final IdleStrategy idle = this.idleStrategy;
+            final AdaptiveIdleStrategy adaptive = idle instanceof AdaptiveIdleStrategy
+                && ((AdaptiveIdleStrategy)idle).wakeSignal() != null ? (AdaptiveIdleStrategy)idle : null;
             while (running)
             {
-                int work;
-                try
+                int work = duty();
+                if (work == 0 && adaptive != null && adaptive.parksNext())
                 {
-                    work = agent.doWork();
-                }
-                catch (final Throwable t)
-                {
-                    work = 0;
-                    if (errors.getAndIncrement() == 0)
+                    // Announce the park, then look once more: a producer that published before seeing the
+                    // announcement is caught here instead of being slept through.
+                    final WakeSignal signal = adaptive.wakeSignal();
+                    signal.sleeping();
+                    work = duty();
+                    if (work > 0)
                     {
-                        firstError = t;
-                        System.err.println("ferry: agent " + agent.roleName() + " failed in doWork (first of possibly "
-                            + "several; it keeps running): " + t);
-                        t.printStackTrace();
+                        signal.awake();
                     }
                 }
                 idle.idle(work);
@@ -95,6 +95,25 @@ public final class AgentLoop implements Runnable
         finally
         {
             agent.onClose();
+        }
+    }
+
+    private int duty()
+    {
+        try
+        {
+            return agent.doWork();
+        }
+        catch (final Throwable t)
+        {
+            if (errors.getAndIncrement() == 0)
+            {
+                firstError = t;
+                System.err.println("ferry: agent " + agent.roleName() + " failed in doWork (first of possibly "
+                    + "several; it keeps running): " + t);
+                t.printStackTrace();
+            }
+            return 0;
         }
     }
 

@@ -307,6 +307,26 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
+     * Whether the next {@code idle(0)} parks. A poller that announces its park on a {@link WakeSignal} uses this to
+     * announce first and poll once more before the park, so that work published just before the announcement is not
+     * slept through. Owning thread only.
+     *
+     * @return true if the next idle call without work parks.
+     */
+    public boolean parksNext()
+    {
+        return level == PARK || (level == YIELD && count >= maxYields);
+    }
+
+    /**
+     * @return the signal this strategy announces its parks on, or null.
+     */
+    public WakeSignal wakeSignal()
+    {
+        return wakeSignal;
+    }
+
+    /**
      * Announces this strategy's parks on a signal, so that producers can wake the poller instead of letting a message
      * wait out the park period. Call before the owning thread starts idling.
      *
