@@ -3,11 +3,15 @@ package dev.ferry;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Fails early, with the fix in the message, when the JVM was started without the export Agrona 2 needs.
+ * Fails early, with the fix in the message, when the JVM was started without the export Agrona 2 needs. Every
+ * entry point that builds or attaches to a Ferry kernel, in process or across processes, calls {@link #check()}.
+ *
+ * <p>Stateless apart from a cached success; thread-safe.
  */
-final class AgronaAccess
+public final class AgronaAccess
 {
-    static final String FLAG = "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED";
+    /** The JVM flag Ferry needs. */
+    public static final String FLAG = "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED";
 
     private static volatile boolean checked;
 
@@ -15,7 +19,12 @@ final class AgronaAccess
     {
     }
 
-    static void check()
+    /**
+     * Checks that Agrona's unsafe buffers work in this JVM.
+     *
+     * @throws IllegalStateException naming the missing flag when they do not.
+     */
+    public static void check()
     {
         if (checked)
         {

@@ -1,5 +1,6 @@
 package dev.ferry.ipc;
 
+import dev.ferry.AgronaAccess;
 import dev.ferry.CallFailedException;
 import dev.ferry.CompletionHandler;
 import dev.ferry.Status;
@@ -229,6 +230,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     public static IpcClient attach(final Path directory, final IdleStrategy idle)
     {
         Objects.requireNonNull(idle, "idle strategy");
+        AgronaAccess.check();
         return new IpcClient(IpcMapping.open(directory), idle);
     }
 

@@ -1,5 +1,6 @@
 package dev.ferry.ipc;
 
+import dev.ferry.AgronaAccess;
 import dev.ferry.Mode;
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
@@ -684,6 +685,7 @@ public final class IpcKernel implements AutoCloseable
          */
         public IpcKernel build()
         {
+            AgronaAccess.check();
             if (directory == null)
             {
                 throw new IllegalStateException("no name or directory; call name(\"...\") or directory(path)");

@@ -1,5 +1,6 @@
 package dev.ferry.ipc;
 
+import dev.ferry.AgronaAccess;
 import dev.ferry.Handler;
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
@@ -531,6 +532,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
          */
         public IpcServer start()
         {
+            AgronaAccess.check();
             if (directory == null)
             {
                 throw new IllegalStateException("no name or directory; call name(\"...\") or directory(path)");
