@@ -181,14 +181,4 @@ public final class SubmissionRing extends SubmissionRingPad2
     {
         HEAD.setRelease(this, head + n);
     }
-
-    /**
-     * Racy snapshot for monitoring and for deciding that a kernel has drained: published entries not yet consumed.
-     *
-     * @return the number of published, unconsumed entries as seen now.
-     */
-    public int sizeRelaxed()
-    {
-        return (int)((long)TAIL.getAcquire(this) - (long)HEAD.getAcquire(this));
-    }
 }
