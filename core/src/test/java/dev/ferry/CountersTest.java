@@ -46,12 +46,10 @@ class CountersTest
             {
                 final AgentCounters server = all.get(0);
                 assertEquals("server-0", server.name());
-                // The server counts a batch after posting its completions: give the last update time to land.
-                final long deadline = System.nanoTime() + 5_000_000_000L;
-                while (server.batches() < 5 && System.nanoTime() < deadline)
-                {
-                    Thread.onSpinWait();
-                }
+                // The server counts a batch after posting its completions, so the client may see its last reply
+                // before the count lands: give the last update time to land (the assertion still fails if it never
+                // does).
+                awaitCount(server::calls, 320);
                 assertEquals(320, server.calls());
                 // A server batch holds at most serverBatch (64) calls, and may take the start of the next flush
                 // with the end of the last one, so 320 calls make from 5 to 320 batches.
@@ -62,10 +60,21 @@ class CountersTest
             {
                 final AgentCounters mover = all.get(1);
                 assertEquals("mover-0", mover.name());
+                awaitCount(mover::calls, 320);
+                awaitCount(mover::completions, 320);
                 assertEquals(320, mover.calls());
                 assertEquals(320, mover.completions());
                 assertTrue(mover.emptyPolls() > 0);
             }
+        }
+    }
+
+    private static void awaitCount(final java.util.function.LongSupplier counter, final long expected)
+    {
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (counter.getAsLong() < expected && System.nanoTime() < deadline)
+        {
+            Thread.yield();
         }
     }
 }
