@@ -92,14 +92,30 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
         final SubmissionRing sq = client.submissions();
         final int available = Math.min(sq.available(), batchPerClient);
         int i = 0;
+        ServerAgent last = null;
         for (; i < available; i++)
         {
             final Slot slot = sq.get(i);
-            if (!servers[slot.serviceId()].requests().relaxedOffer(slot))
+            final ServerAgent server = servers[slot.serviceId()];
+            if (server != last)
+            {
+                if (last != null)
+                {
+                    last.wakeSignal().wake();
+                }
+                last = server;
+            }
+            if (!server.requests().relaxedOffer(slot))
             {
                 counters.onBackPressure();
                 break;
             }
+        }
+        if (last != null)
+        {
+            // A server that announced a park sleeps through what was just moved unless woken: one read of its
+            // signal per run of calls to the same service, an unpark only if it is asleep.
+            last.wakeSignal().wake();
         }
         if (i > 0)
         {
