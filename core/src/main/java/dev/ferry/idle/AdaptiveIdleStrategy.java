@@ -23,16 +23,27 @@ import java.util.concurrent.locks.LockSupport;
  * {@code BackoffIdleStrategy}) lets it reach a millisecond, while a spell longer than a granularity wakes fewer
  * times than one that parks a granularity at a time.
  *
- * <p>Two adaptations make the calibrated strategy cheaper than its steps suggest:
+ * <p>These adaptations make the calibrated strategy cheaper than its steps suggest:
  * <ul>
  *   <li>The pause budget adapts as HotSpot's adaptive spinning does: an idle spell that ended during the pause phase
- *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase halves it (down
+ *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase after yields
+ *   that ran other threads (each took longer than twice an uncontended yield's calibrated cost) halves it (down
  *   to an eighth, still long enough for a round trip through the caches, so that once the contention is over the next
  *   spell ends while pausing and the budget grows back): work that turns up just after this thread yielded most
  *   likely needed this thread's CPU, as on a machine with more runnable threads than cores, where every pause only
  *   delays the thread being waited for (with two pollers sharing one free CPU, a round trip otherwise costs two whole
- *   pause phases). One that lasted longer than the longest park halves it too, down to a thirty-second: work comes
- *   rarely, and pauses catch nothing. Spells that ended soon after parking leave the budget alone.</li>
+ *   pause phases). One that ended in the yield phase after yields that found the CPU free doubles it, as if it had
+ *   ended while pausing: nobody needed the CPU, and a longer pause would have caught the work without a park. One
+ *   that lasted longer than the longest park halves it, down to a thirty-second: work comes rarely, and pauses catch
+ *   nothing. Spells that ended soon after parking leave the budget alone.</li>
+ *   <li>The yields inside the pause phase follow the same evidence: one that came back as fast as an uncontended
+ *   yield spaces the next ones out (from every 64th pause up to every 1024th; on a VM a yield is a system call that
+ *   costs more than the 64 pauses between two of them), one that ran another thread brings them back to every
+ *   64th.</li>
+ *   <li>With a {@link WakeSignal} (producers unpark the poller when they publish), a spell's first park is half the
+ *   longest instead of one granularity: the producer's wake, not the park's timer, ends a sleep, and every timer
+ *   that fires first costs the sleeper a wake-up's CPU for nothing. The longest park still bounds the wait of a
+ *   message whose wake was missed.</li>
  *   <li>A park sleeps longer than it asks for, by the timer slack: {@code parkNanos(1 µs)} sleeps a whole
  *   granularity. The calibrated strategy asks for each period minus that slack, so the real sleeps are the
  *   granularity, twice it, four times it, not each of them one granularity longer.</li>
@@ -56,8 +67,10 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     /** Yields before parking, in the calibrated defaults. */
     public static final int DEFAULT_YIELDS = 4;
 
-    /** Every 64th call of the pause phase yields instead of pausing: see {@link #idle()}. */
+    /** At most every 64th call of the pause phase yields instead of pausing: see {@link #idle()}. */
     private static final int PAUSES_PER_YIELD_MASK = 63;
+    /** At least every 1024th call of the pause phase yields, when yields find no one else wanting the CPU. */
+    private static final int MAX_PAUSES_PER_YIELD_MASK = 1023;
 
     private static final VarHandle LEVEL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -89,6 +102,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private final long parkSlackNs;
     private final int minPauses;
     private final int yieldFloorPauses;
+    private final long contendedYieldNs;
     private final long createdNs = System.nanoTime();
 
     // Owned by the idling thread; others read them through the VarHandles.
@@ -96,6 +110,8 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private int count;
     private long parkNs;
     private int pauseBudget;
+    private int pausesPerYieldMask = PAUSES_PER_YIELD_MASK;
+    private long firstParkNs;
     private WakeSignal wakeSignal;
     private long phaseStartNs;
     private long spellStartNs;
@@ -132,7 +148,8 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             calibration.parkGranularityNs(),
             maxParkNs,
             calibration.spinNs(),
-            calibration.parkGranularityNs() - 1_000L);
+            calibration.parkGranularityNs() - 1_000L,
+            (long)(2 * calibration.yieldNs()));
     }
 
     /**
@@ -154,7 +171,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         final long maxParkNs,
         final double spinNs)
     {
-        this(maxSpins, maxPauses, maxYields, minParkNs, maxParkNs, spinNs, 0L);
+        this(maxSpins, maxPauses, maxYields, minParkNs, maxParkNs, spinNs, 0L, 0L);
     }
 
     private AdaptiveIdleStrategy(
@@ -164,7 +181,8 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         final long minParkNs,
         final long maxParkNs,
         final double spinNs,
-        final long parkSlackNs)
+        final long parkSlackNs,
+        final long contendedYieldNs)
     {
         if (maxSpins < 0 || maxPauses < 0 || maxYields < 0)
         {
@@ -183,6 +201,8 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         this.maxParkNs = maxParkNs;
         this.spinNs = spinNs;
         this.parkNs = minParkNs;
+        this.firstParkNs = minParkNs;
+        this.contendedYieldNs = contendedYieldNs;
         this.parkSlackNs = Math.max(0L, parkSlackNs);
         this.minPauses = Math.min(maxPauses, Math.max(1, maxPauses / 32));
         this.yieldFloorPauses = Math.min(maxPauses, Math.max(1, maxPauses / 8));
@@ -230,11 +250,11 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         {
             if (count < pauseBudget)
             {
-                if ((++count & PAUSES_PER_YIELD_MASK) == 0)
+                if ((++count & pausesPerYieldMask) == 0)
                 {
                     // Give the CPU to any thread that waits for it, such as the very thread this poller waits for
                     // when both share a CPU; returns at once when no one else wants it.
-                    Thread.yield();
+                    pauseYield();
                 }
                 else
                 {
@@ -255,7 +275,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             enter(YIELD, PARK, System.nanoTime());
         }
         final long parkFor = parkNs;
-        final WakeSignal signal = wakeSignal;
+        final WakeSignal signal = this.wakeSignal;
         if (signal != null)
         {
             signal.sleeping();
@@ -286,7 +306,15 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             }
             else if (level == YIELD)
             {
-                pauseBudget = Math.max(yieldFloorPauses, pauseBudget >> 1);
+                if (yieldsWereContended())
+                {
+                    pauseBudget = Math.max(yieldFloorPauses, pauseBudget >> 1);
+                }
+                else
+                {
+                    // The yields found the CPU free: nobody needed it, and a longer pause would have caught this work.
+                    pauseBudget = Math.min(maxPauses, Math.max(1, pauseBudget << 1));
+                }
             }
             else if (level == PARK && System.nanoTime() - spellStartNs > maxParkNs)
             {
@@ -302,8 +330,48 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             }
             setLevel(WORKING);
             count = 0;
-            parkNs = minParkNs;
+            parkNs = firstParkNs;
         }
+    }
+
+    /**
+     * One yield of the pause phase. A calibrated strategy times it: a yield that came back as fast as an
+     * uncontended one found nobody else wanting this CPU, so the next ones come less often (down to one per
+     * {@value #MAX_PAUSES_PER_YIELD_MASK} + 1 pauses: on a VM a yield is a system call of over a microsecond, longer
+     * than a whole pause phase between yields); one that ran another thread brings them back to one per
+     * {@value #PAUSES_PER_YIELD_MASK} + 1 pauses.
+     */
+    private void pauseYield()
+    {
+        if (contendedYieldNs <= 0)
+        {
+            Thread.yield();
+            return;
+        }
+        final long start = System.nanoTime();
+        Thread.yield();
+        if (System.nanoTime() - start > contendedYieldNs)
+        {
+            pausesPerYieldMask = PAUSES_PER_YIELD_MASK;
+        }
+        else
+        {
+            pausesPerYieldMask = Math.min(MAX_PAUSES_PER_YIELD_MASK, (pausesPerYieldMask << 1) | 1);
+        }
+    }
+
+    /**
+     * Whether the yield phase that just ended gave the CPU to other threads: its yields took longer on average than
+     * an uncontended yield's calibrated cost allows. Without a calibration every yield phase counts as contended.
+     */
+    private boolean yieldsWereContended()
+    {
+        if (contendedYieldNs <= 0)
+        {
+            return true;
+        }
+        final int yields = count;
+        return yields > 0 && System.nanoTime() - phaseStartNs > yields * contendedYieldNs;
     }
 
     /**
@@ -336,6 +404,8 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     public AdaptiveIdleStrategy wakeSignal(final WakeSignal signal)
     {
         this.wakeSignal = signal;
+        this.firstParkNs = signal == null ? minParkNs : Math.max(minParkNs, maxParkNs / 2);
+        this.parkNs = firstParkNs;
         return this;
     }
 
@@ -463,11 +533,28 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
-     * @return the first park period in nanoseconds.
+     * @return the shortest park period in nanoseconds: the first park of a spell without a wake signal.
      */
     public long minParkNs()
     {
         return minParkNs;
+    }
+
+    /**
+     * @return the first park period of a spell in nanoseconds: {@link #minParkNs()}, or half the longest park with a
+     * wake signal.
+     */
+    public long firstParkNs()
+    {
+        return firstParkNs;
+    }
+
+    /**
+     * @return pause-phase idle calls per yield now, between 64 and 1024; the owning thread's view.
+     */
+    public int pausesPerYield()
+    {
+        return pausesPerYieldMask + 1;
     }
 
     /**

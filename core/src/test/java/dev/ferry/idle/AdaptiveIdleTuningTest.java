@@ -79,4 +79,68 @@ class AdaptiveIdleTuningTest
         assertTrue(took < granularity / 2, "the first park asked for the granularity less the slack, but took "
             + took + " ns");
     }
+
+    @Test
+    void yieldsThatFindTheCpuFreeGrowThePauseBudgetAndSpaceOutPauseYields()
+    {
+        // Any yield shorter than two seconds counts as uncontended on this made-up machine.
+        final AdaptiveIdleStrategy idle =
+            new AdaptiveIdleStrategy(new IdleCalibration(1.0, 1_000.0, 1e9, 1_000), 1_000);
+        assertEquals(16, idle.maxPauses());
+        idle.idle(0);
+        idleUntilParked(idle);
+        idle.reset();
+        assertEquals(8, idle.pauseBudget(), "a spell longer than the longest park halves the budget");
+        while (idle.level() != IdleLevel.YIELD)
+        {
+            idle.idle();
+        }
+        idle.idle();
+        idle.idle(1);
+        assertEquals(16, idle.pauseBudget(), "work found after uncontended yields doubles the budget");
+
+        final AdaptiveIdleStrategy pausing =
+            new AdaptiveIdleStrategy(new IdleCalibration(1.0, 0.01, 1e9, 1_000_000), 1_000_000);
+        assertEquals(64, pausing.pausesPerYield());
+        for (int i = 0; i < 4_000; i++)
+        {
+            pausing.idle();
+        }
+        assertEquals(IdleLevel.PAUSE, pausing.level());
+        assertEquals(1024, pausing.pausesPerYield(), "uncontended yields space the pause phase's yields out");
+    }
+
+    @Test
+    void contendedYieldsShrinkThePauseBudgetAndKeepPauseYieldsFrequent()
+    {
+        // Any yield longer than 1 ns counts as contended.
+        final AdaptiveIdleStrategy idle =
+            new AdaptiveIdleStrategy(new IdleCalibration(1.0, 0.01, 0.5, 1_000_000), 1_000_000);
+        final int max = idle.pauseBudget();
+        for (int i = 0; i < 4_000; i++)
+        {
+            idle.idle();
+        }
+        assertEquals(IdleLevel.PAUSE, idle.level());
+        assertEquals(64, idle.pausesPerYield());
+        while (idle.level() != IdleLevel.YIELD)
+        {
+            idle.idle();
+        }
+        idle.idle();
+        idle.idle(1);
+        assertEquals(max / 2, idle.pauseBudget(), "work found after contended yields halves the budget");
+    }
+
+    @Test
+    void aWakeSignalStartsParksAtHalfTheLongest()
+    {
+        final AdaptiveIdleStrategy idle =
+            new AdaptiveIdleStrategy(new IdleCalibration(1.0, 1_000.0, 1.0, 50_000), 400_000);
+        assertEquals(50_000, idle.firstParkNs());
+        idle.wakeSignal(new WakeSignal());
+        assertEquals(200_000, idle.firstParkNs());
+        idle.wakeSignal(null);
+        assertEquals(50_000, idle.firstParkNs());
+    }
 }
