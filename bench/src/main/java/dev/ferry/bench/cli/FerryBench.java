@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
     name = "ferry-bench",
     mixinStandardHelpOptions = true,
     version = "ferry-bench 0.1.0-SNAPSHOT",
-    description = "Ferry's measurements and tools: the machine's topology, and (to come) reports and models.",
+    description = "Ferry's measurements and tools: the polling-against-blocking report, JMH suites, the machine's "
+        + "topology, its latency map and cost model, and the IPC comparison.",
     subcommands = {
         TopologyCommand.class,
         JmhCommand.class,

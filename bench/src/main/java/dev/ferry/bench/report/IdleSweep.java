@@ -6,6 +6,10 @@ import dev.ferry.Handler;
 import dev.ferry.Kernel;
 import dev.ferry.Mode;
 import dev.ferry.Status;
+import dev.ferry.affinity.pin.Pin;
+import dev.ferry.affinity.pin.Pinning;
+import dev.ferry.affinity.topology.CpuSet;
+import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -26,6 +30,11 @@ import java.util.function.Supplier;
  * due to be sent (a late generator is charged, not hidden) to when the server had handled it, and does not include
  * how soon the generator noticed. CPU is the server thread's CPU time over the wall-clock time measured.
  *
+ * <p>Where the process may use two CPUs or more and native affinity works, the generator (the calling thread, for
+ * the duration of one point) and the server are pinned to the last two allowed CPUs, one each, as Ferry places a
+ * server on a core of its own: with both unpinned, the scheduler now and then queues one behind the other, and the
+ * point measures that. How late the generator itself sent calls is recorded beside each point.
+ *
  * <p>Capacity is measured in the same run ({@link #capacity}): one over the handler's real service time, the rate
  * a server that did nothing but serve would sustain.
  *
@@ -40,8 +49,49 @@ public final class IdleSweep
     private static final long PARK_AHEAD_NS = 250_000;
     private static final long WAKE_EARLY_NS = 150_000;
 
+    /** {generator CPU, server CPU}, or null when unpinned; see {@link #seats()}. */
+    private static final int[] SEATS;
+    private static final CpuSet ALLOWED;
+    private static final String SEATS_TEXT;
+
+    static
+    {
+        int[] seats = null;
+        CpuSet allowed = null;
+        String text;
+        if (!Pinning.isAvailable())
+        {
+            text = "unpinned: " + Pinning.unavailableReason();
+        }
+        else
+        {
+            allowed = Pinning.currentAffinity();
+            if (allowed.size() < 2)
+            {
+                text = "unpinned: this process may use only CPU " + allowed;
+            }
+            else
+            {
+                final int[] cpus = allowed.toArray();
+                seats = new int[] {cpus[cpus.length - 2], cpus[cpus.length - 1]};
+                text = "generator@" + seats[0] + " server@" + seats[1];
+            }
+        }
+        SEATS = seats;
+        ALLOWED = allowed;
+        SEATS_TEXT = text;
+    }
+
     private IdleSweep()
     {
+    }
+
+    /**
+     * @return where each point's generator and server run: {@code generator@N server@M}, or {@code unpinned} and why.
+     */
+    public static String seats()
+    {
+        return SEATS_TEXT;
     }
 
     /**
@@ -126,6 +176,7 @@ public final class IdleSweep
         final double meanGapNs = 1e9 / ratePerSec;
         final SplittableRandom random = new SplittableRandom(seed);
         final Histogram latency = new Histogram(3_600_000_000_000L, 3);
+        final Histogram late = new Histogram(3_600_000_000_000L, 3);
         final UnsafeBuffer request = new UnsafeBuffer(new byte[16]);
         final long[] failed = {0};
         final long[] measureFrom = {Long.MAX_VALUE};
@@ -142,7 +193,8 @@ public final class IdleSweep
                 latency.recordValue(Math.max(0, c.buffer().getLong(8) - due));
             }
         };
-        try (Kernel kernel = kernel(strategy, capacity.serviceNs()))
+        try (Pin generatorPin = SEATS == null ? null : Pinning.pinCurrentThread(SEATS[0], ALLOWED);
+             Kernel kernel = kernel(strategy, capacity.serviceNs()))
         {
             final Client client = kernel.newClient();
             final Thread server = kernel.agentThreads().get(0);
@@ -161,6 +213,10 @@ public final class IdleSweep
                 }
                 if (now - next >= 0)
                 {
+                    if (cpu0 != null)
+                    {
+                        late.recordValue(now - next);
+                    }
                     request.putLong(0, next);
                     while (client.submit(0, request, 0, 16) == Client.BACK_PRESSURE)
                     {
@@ -205,7 +261,8 @@ public final class IdleSweep
             }
             return new Report.IdlePoint(
                 strategy, loadFraction, ratePerSec, latency.getTotalCount(),
-                latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), cpu.cpuNs() / wall);
+                latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), cpu.cpuNs() / wall,
+                late.getValueAtPercentile(99), SEATS_TEXT);
         }
     }
 
@@ -232,7 +289,14 @@ public final class IdleSweep
             default -> throw new IllegalArgumentException("unknown idle strategy '" + strategy + "'; use one of "
                 + STRATEGIES);
         }
+        final AgentThreadFactory threads = SEATS == null ? AgentThreadFactory.daemon()
+            : (role, index, body) -> AgentThreadFactory.daemon().newThread(role, index, () ->
+            {
+                Pinning.pinCurrentThread(SEATS[1], ALLOWED);
+                body.run();
+            });
         return Kernel.builder()
+            .threadFactory(threads)
             .mode(mode)
             .service(0, fixedService(serviceNs))
             .idleStrategy(idle)

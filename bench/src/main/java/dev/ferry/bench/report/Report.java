@@ -90,10 +90,15 @@ public record Report(
      * @param p50Ns        response-time median (from the scheduled send time to the handler's end), ns.
      * @param p99Ns        response-time 99th percentile, ns.
      * @param cpuFraction  the server thread's CPU time over wall-clock time, service time included.
+     * @param generatorLateP99Ns the 99th percentile of how late the load generator sent a call after its scheduled
+     *                     time, ns: the harness's own share of the response times (it is charged to them), large
+     *                     when the generator did not get a CPU in time.
+     * @param seats        where the generator and the server ran, such as {@code generator@0 server@1}, or
+     *                     {@code unpinned} with the reason.
      */
     public record IdlePoint(
         String strategy, double loadFraction, double offeredPerSec, long calls, long p50Ns, long p99Ns,
-        double cpuFraction)
+        double cpuFraction, long generatorLateP99Ns, String seats)
     {
     }
 

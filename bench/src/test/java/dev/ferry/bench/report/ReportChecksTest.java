@@ -22,7 +22,7 @@ final class ReportChecksTest
 
     private static Report.IdlePoint idle(final String s, final double load, final long p99, final double cpu)
     {
-        return new Report.IdlePoint(s, load, 1000, 100, p99 / 2, p99, cpu);
+        return new Report.IdlePoint(s, load, 1000, 100, p99 / 2, p99, cpu, 0, "unpinned");
     }
 
     private static Map<String, Boolean> verdicts(final List<Report.Check> checks)
@@ -68,7 +68,7 @@ final class ReportChecksTest
     @Test
     void aLoadWhereNoCallCompletedIsLeftOutOfTheComparison()
     {
-        final Report.IdlePoint starved = new Report.IdlePoint("agrona-backoff", 0.9, 90_000, 0, 0, 0, 0.1);
+        final Report.IdlePoint starved = new Report.IdlePoint("agrona-backoff", 0.9, 90_000, 0, 0, 0, 0.1, 0, "unpinned");
         final List<Report.Check> checks = ReportRunner.checks(List.of(), List.of(),
             List.of(idle("ferry-adaptive", 0.01, 300_000, 0.05), idle("agrona-backoff", 0.01, 900_000, 0.1),
                 idle("ferry-adaptive", 0.9, 500_000, 0.3), starved));
