@@ -6,6 +6,7 @@ import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
 import dev.ferry.ring.SubmissionRing;
+import dev.ferry.server.RequestForwarder;
 import dev.ferry.server.ServerAgent;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -47,7 +48,7 @@ public final class Client implements AutoCloseable
     private final ClientRings rings;
     private final SubmissionRing sq;
     private final MpscArrayQueue<Slot> cq;
-    private final ServerAgent[] servers;
+    private final RequestForwarder forwarder;
     private final Handler[] handlers;
     private final int slotBytes;
     private final IdleStrategy idle;
@@ -93,7 +94,9 @@ public final class Client implements AutoCloseable
         this.rings = rings;
         this.sq = rings.submissions();
         this.cq = rings.completions();
-        this.servers = servers;
+        this.forwarder = new RequestForwarder(servers, mode == Mode.BLOCKING
+            ? kernel::wake
+            : server -> server.wakeSignal().wake());
         this.handlers = handlers;
         this.slotBytes = slotBytes;
         this.idle = idle;
@@ -217,41 +220,21 @@ public final class Client implements AutoCloseable
 
     private int forward()
     {
-        final boolean blocking = mode == Mode.BLOCKING;
-        ServerAgent toWake = null;
         int forwarded = 0;
         int available;
         heldBack = false;
         while (!heldBack && (available = sq.available()) > 0)
         {
-            int i = 0;
-            for (; i < available; i++)
+            final int handed = forwarder.forward(sq, available);
+            if (handed < available)
             {
-                final Slot slot = sq.get(i);
-                final ServerAgent server = servers[slot.serviceId()];
-                if (toWake != null && server != toWake)
-                {
-                    // Wake each server after the last call of a run of calls to it, never before: a server woken
-                    // early could drain, park again and miss the rest of the run.
-                    wake(toWake, blocking);
-                }
-                if (!server.requests().relaxedOffer(slot))
-                {
-                    counters.onBackPressure();
-                    heldBack = true;
-                    break;
-                }
-                toWake = server;
+                counters.onBackPressure();
+                heldBack = true;
             }
-            if (toWake != null)
+            if (handed > 0)
             {
-                wake(toWake, blocking);
-                toWake = null;
-            }
-            if (i > 0)
-            {
-                sq.release(i);
-                forwarded += i;
+                sq.release(handed);
+                forwarded += handed;
             }
         }
         if (forwarded > 0)
@@ -259,22 +242,6 @@ public final class Client implements AutoCloseable
             counters.onBatch(forwarded);
         }
         return forwarded;
-    }
-
-    /**
-     * BLOCKING: a parked server is always unparked (it parks with no timeout). DIRECT: only a server that announced
-     * it parks is woken; one still spinning or pausing will see the call by itself.
-     */
-    private void wake(final ServerAgent server, final boolean blocking)
-    {
-        if (blocking)
-        {
-            kernel.wake(server);
-        }
-        else
-        {
-            server.wakeSignal().wake();
-        }
     }
 
     private int runInline()

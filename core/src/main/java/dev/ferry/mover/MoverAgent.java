@@ -5,6 +5,7 @@ import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
 import dev.ferry.ring.SubmissionRing;
+import dev.ferry.server.RequestForwarder;
 import dev.ferry.server.ServerAgent;
 import org.agrona.concurrent.Agent;
 import org.jctools.queues.MessagePassingQueue;
@@ -25,12 +26,12 @@ import java.util.Arrays;
 public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slot>
 {
     private final int index;
-    private final ServerAgent[] servers;
     private final MpscArrayQueue<Slot> replies;
     private final int batchPerClient;
     private final int replyBatch;
     private final AgentCounters counters;
     private final WakeSignal wakeSignal = new WakeSignal();
+    private final RequestForwarder forwarder;
     private volatile ClientRings[] clients = new ClientRings[0];
     private int cursor;
 
@@ -44,7 +45,7 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     public MoverAgent(final int index, final ServerAgent[] servers, final int replyRingCapacity, final int batchPerClient)
     {
         this.index = index;
-        this.servers = servers;
+        this.forwarder = new RequestForwarder(servers, server -> server.wakeSignal().wake());
         this.replies = new MpscArrayQueue<>(replyRingCapacity);
         this.batchPerClient = batchPerClient;
         this.replyBatch = Math.max(batchPerClient, 256);
@@ -91,37 +92,22 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     {
         final SubmissionRing sq = client.submissions();
         final int available = Math.min(sq.available(), batchPerClient);
-        int i = 0;
-        ServerAgent last = null;
-        for (; i < available; i++)
+        if (available == 0)
         {
-            final Slot slot = sq.get(i);
-            final ServerAgent server = servers[slot.serviceId()];
-            if (server != last)
-            {
-                if (last != null)
-                {
-                    last.wakeSignal().wake();
-                }
-                last = server;
-            }
-            if (!server.requests().relaxedOffer(slot))
-            {
-                counters.onBackPressure();
-                break;
-            }
+            return 0;
         }
-        if (last != null)
+        // One claim on a server's ring per run of calls to it; a server that announced a park is woken after its
+        // run (one read of its signal, an unpark only if it is asleep), or it would sleep through the run.
+        final int moved = forwarder.forward(sq, available);
+        if (moved < available)
         {
-            // A server that announced a park sleeps through what was just moved unless woken: one read of its
-            // signal per run of calls to the same service, an unpark only if it is asleep.
-            last.wakeSignal().wake();
+            counters.onBackPressure();
         }
-        if (i > 0)
+        if (moved > 0)
         {
-            sq.release(i);
+            sq.release(moved);
         }
-        return i;
+        return moved;
     }
 
     /**
