@@ -12,8 +12,10 @@ import dev.ferry.Mode;
  * <ul>
  * <li>Every mode: Ferry's own work per call with no core crossed (slot, submission and completion rings, handler),
  *     measured through the INLINE path; INLINE is {@code batch x local work}, a calibration rather than a
- *     prediction. Across cores, a batch pays the local work of its first call and the handler of each further
- *     call: the client's work on one call overlaps the server's on another.</li>
+ *     prediction. Across cores, a batch pays the local work of its first call, and for each further call the
+ *     client's staging (the client submits the whole batch before it publishes it, so nothing overlaps that) and
+ *     the handler; the rest of the client's work on one call (polling its completion) overlaps the server's on
+ *     another.</li>
  * <li>DIRECT: {@code 2 hops x transfers per hop(batch) x one-way line transfer(client, server)}, plus half a
  *     {@code Thread.onSpinWait()} per hop (the poller notices the message mid-pause).</li>
  * <li>BLOCKING: {@code 2 wake-ups} (half a park/unpark round trip each), plus the line transfers of 2 hops and
@@ -107,6 +109,14 @@ public final class CostModel
             // Across cores the client's work on one call (staging, polling) overlaps the server's on another: the
             // first call pays the whole local path, each further one only the server's handler.
             terms.add(new Term("Ferry's local work of the first call (INLINE path)", 1, costs.localBatchNs(1)));
+            final double staging = costs.stagingNs(batch);
+            if (staging > 0)
+            {
+                // The client submits the whole batch before its flush publishes it: no other thread has anything
+                // to do meanwhile, so the staging of every further call stays on the critical path.
+                terms.add(new Term("client staging of each further call (submit; published by one flush)", batch - 1,
+                    staging / batch));
+            }
             // The handler's fastest sample, not its median: a pure-CPU loop on one thread is only ever slowed by
             // interruptions and by running before the JIT compiled it, never sped up.
             terms.add(new Term("handler of each further call (the rest overlaps across the two cores)", batch - 1,

@@ -67,6 +67,39 @@ public final class FerryCalls
         final int length,
         final ProbeOptions options)
     {
+        return measure(mode, placement, batch, service, length, options, false);
+    }
+
+    /**
+     * The client's staging of a batch: INLINE calls as {@link #measure} makes them, timing only the {@code submit}
+     * calls of each batch, not its flush or its completions.
+     *
+     * @param placement the client's CPU (and the server's, unused by INLINE).
+     * @param batch     calls per batch, at least 1.
+     * @param service   the handler.
+     * @param length    request bytes, at most 64.
+     * @param options   warm-up, samples, and batches per sample.
+     * @return the staging of one batch, in ns.
+     */
+    public static Stats staging(
+        final ModelPlacement placement,
+        final int batch,
+        final Handler service,
+        final int length,
+        final ProbeOptions options)
+    {
+        return measure(Mode.INLINE, placement, batch, service, length, options, true);
+    }
+
+    private static Stats measure(
+        final Mode mode,
+        final ModelPlacement placement,
+        final int batch,
+        final Handler service,
+        final int length,
+        final ProbeOptions options,
+        final boolean stagingOnly)
+    {
         if (mode == Mode.MOVER && !placement.hasMover())
         {
             throw new IllegalArgumentException("MOVER mode needs a mover's CPU: use ModelPlacement.withMover");
@@ -96,7 +129,7 @@ public final class FerryCalls
                 try (Pin ignored = Pinning.isAvailable() ? Pinning.pinCurrentThread(placement.client(),
                     topology.usable()) : null)
                 {
-                    result.set(run(kernel, batch, length, options));
+                    result.set(run(kernel, batch, length, options, stagingOnly));
                 }
                 catch (final Throwable ex)
                 {
@@ -141,7 +174,8 @@ public final class FerryCalls
         }
     }
 
-    private static Stats run(final Kernel kernel, final int batch, final int length, final ProbeOptions options)
+    private static Stats run(
+        final Kernel kernel, final int batch, final int length, final ProbeOptions options, final boolean stagingOnly)
     {
         final UnsafeBuffer request = new UnsafeBuffer(new byte[64]);
         final int[] received = new int[1];
@@ -150,12 +184,12 @@ public final class FerryCalls
             final long warmupEnd = System.nanoTime() + WARMUP_NS;
             for (int w = 0; w < options.warmupSamples() || System.nanoTime() < warmupEnd; w++)
             {
-                sample(client, request, received, batch, length, options.rounds());
+                sample(client, request, received, batch, length, options.rounds(), stagingOnly);
             }
             final double[] samples = new double[options.samples()];
             for (int s = 0; s < samples.length; s++)
             {
-                samples[s] = sample(client, request, received, batch, length, options.rounds());
+                samples[s] = sample(client, request, received, batch, length, options.rounds(), stagingOnly);
             }
             return Stats.of(samples);
         }
@@ -164,14 +198,17 @@ public final class FerryCalls
     /**
      * Sends {@code batches} batches one after the other.
      *
+     * @param stagingOnly time only the submits of each batch.
      * @return ns per batch.
      */
     private static double sample(final Client client, final UnsafeBuffer request, final int[] received,
-        final int batch, final int length, final int batches)
+        final int batch, final int length, final int batches, final boolean stagingOnly)
     {
         final long start = System.nanoTime();
+        long staging = 0;
         for (int b = 0; b < batches; b++)
         {
+            final long stageStart = stagingOnly ? System.nanoTime() : 0;
             for (int k = 0; k < batch; k++)
             {
                 request.putLong(0, k);
@@ -181,12 +218,16 @@ public final class FerryCalls
                         " calls in flight: the client's capacity is too small for batch " + batch);
                 }
             }
+            if (stagingOnly)
+            {
+                staging += System.nanoTime() - stageStart;
+            }
             received[0] = 0;
             while (received[0] < batch)
             {
                 client.await(c -> received[0]++, batch);
             }
         }
-        return (System.nanoTime() - start) / (double)batches;
+        return (stagingOnly ? staging : System.nanoTime() - start) / (double)batches;
     }
 }

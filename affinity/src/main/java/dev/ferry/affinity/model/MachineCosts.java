@@ -24,6 +24,7 @@ public final class MachineCosts
     private final double calibrationLineRttNs;
     private final TreeMap<Integer, Stats> ringRtt;
     private final TreeMap<Integer, Stats> localBatch;
+    private final TreeMap<Integer, Stats> staging;
     private final Stats handler;
     private final Stats wakeRtt;
     private final Stats queueRtt;
@@ -61,7 +62,45 @@ public final class MachineCosts
         final Stats yield,
         final Map<Long, Stats> park)
     {
+        this(lines, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, localBatch, Map.of(), handler, wakeRtt,
+            queueRtt, spinWait, yield, park);
+    }
+
+    /**
+     * Costs from figures already known, with the client's staging measured apart.
+     *
+     * @param lines                line round trips between CPUs.
+     * @param calibrationA         one CPU of the pair the ring was measured on.
+     * @param calibrationB         the other.
+     * @param calibrationLineRttNs the line round trip on that pair.
+     * @param ringRtt              ring round trip of a batch on that pair, by batch (at least one).
+     * @param localBatch           a whole batch through Ferry's INLINE path on one thread, by batch (at least one).
+     * @param staging              the client's staging of a whole batch (its submits, before the flush), by batch;
+     *                             empty when not measured (the model then charges none).
+     * @param handler              the handler's cost.
+     * @param wakeRtt              park/unpark round trip.
+     * @param queueRtt             blocking-queue round trip.
+     * @param spinWait             one onSpinWait.
+     * @param yield                one yield.
+     * @param park                 real parkNanos durations by requested ns.
+     */
+    public MachineCosts(
+        final LineLatency lines,
+        final int calibrationA,
+        final int calibrationB,
+        final double calibrationLineRttNs,
+        final Map<Integer, Stats> ringRtt,
+        final Map<Integer, Stats> localBatch,
+        final Map<Integer, Stats> staging,
+        final Stats handler,
+        final Stats wakeRtt,
+        final Stats queueRtt,
+        final Stats spinWait,
+        final Stats yield,
+        final Map<Long, Stats> park)
+    {
         this.lines = lines;
+        this.staging = new TreeMap<>(staging);
         this.calibrationA = calibrationA;
         this.calibrationB = calibrationB;
         this.calibrationLineRttNs = calibrationLineRttNs;
@@ -101,7 +140,7 @@ public final class MachineCosts
         final ProbeProgress progress)
     {
         final long[] parks = {1_000, 10_000, 100_000, 1_000_000};
-        final int total = 7 + 2 * batches.length + parks.length;
+        final int total = 7 + 3 * batches.length + parks.length;
         int done = 0;
         FerryCalls.warmUp(ModelPlacement.of(client, server), service, length);
         progress.onProgress("warming up Ferry's call paths", ++done, total);
@@ -114,11 +153,16 @@ public final class MachineCosts
             progress.onProgress("ring round trip, batch " + b, ++done, total);
         }
         final Map<Integer, Stats> local = new TreeMap<>();
+        final Map<Integer, Stats> staging = new TreeMap<>();
         for (final int b : batches)
         {
+            final ProbeOptions localOptions =
+                new ProbeOptions(options.warmupSamples(), options.samples(), LOCAL_BATCHES_PER_SAMPLE);
             local.put(b, FerryCalls.measure(Mode.INLINE, ModelPlacement.of(client, server), b, service, length,
-                new ProbeOptions(options.warmupSamples(), options.samples(), LOCAL_BATCHES_PER_SAMPLE)));
+                localOptions));
             progress.onProgress("Ferry's local path (INLINE), batch " + b, ++done, total);
+            staging.put(b, FerryCalls.staging(ModelPlacement.of(client, server), b, service, length, localOptions));
+            progress.onProgress("the client's staging, batch " + b, ++done, total);
         }
         final Stats handler = Probes.handler(service, length, options);
         progress.onProgress("handler", ++done, total);
@@ -152,7 +196,8 @@ public final class MachineCosts
             throw new IllegalArgumentException("CPUs " + a + " and " + b + " were not measured; measured " + client +
                 " and " + server + ": use withLines(...) with a latency matrix");
         };
-        return new MachineCosts(lines, client, server, lineRtt, ring, local, handler, wake, queue, spin, yield, park);
+        return new MachineCosts(lines, client, server, lineRtt, ring, local, staging, handler, wake, queue, spin, yield,
+            park);
     }
 
     /**
@@ -164,9 +209,8 @@ public final class MachineCosts
      */
     public MachineCosts withLines(final LineLatency other)
     {
-        return new MachineCosts(other, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, localBatch, handler,
-            wakeRtt,
-            queueRtt, spinWait, yield, park);
+        return new MachineCosts(other, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, localBatch, staging,
+            handler, wakeRtt, queueRtt, spinWait, yield, park);
     }
 
     /**
@@ -226,6 +270,26 @@ public final class MachineCosts
     public double localBatchNs(final int batch)
     {
         return interpolate(localBatch, batch);
+    }
+
+    /**
+     * The client's staging of a batch: its {@code submit} calls, which all happen before the flush publishes the
+     * batch, so no other thread's work overlaps them; linear between calibrated batches.
+     *
+     * @param batch calls per batch.
+     * @return ns per batch, or 0 when staging was not measured.
+     */
+    public double stagingNs(final int batch)
+    {
+        return staging.isEmpty() ? 0 : interpolate(staging, batch);
+    }
+
+    /**
+     * @return the client's staging measured, by batch; empty when not measured.
+     */
+    public Map<Integer, Stats> staging()
+    {
+        return new TreeMap<>(staging);
     }
 
     /**

@@ -61,6 +61,29 @@ final class CostModelTest
     }
 
     @Test
+    void aMeasuredStagingPutsEachFurtherCallsSubmitOnTheCriticalPath()
+    {
+        final MachineCosts c = new MachineCosts(
+            (a, b) -> a == b ? 0 : 140,
+            0, 1, 140,
+            Map.of(1, Stats.exactly(300), 32, Stats.exactly(1900)),
+            Map.of(1, Stats.exactly(30), 32, Stats.exactly(640)),
+            Map.of(1, Stats.exactly(8), 32, Stats.exactly(256)),
+            Stats.exactly(10),
+            Stats.exactly(58_000),
+            Stats.exactly(60_000),
+            Stats.exactly(11),
+            Stats.exactly(400),
+            Map.of(1_000L, Stats.exactly(70_000)));
+        assertEquals(256, c.stagingNs(32), 1e-9);
+        assertEquals(0, costs().stagingNs(32), 1e-9, "not measured: none charged");
+        final Prediction p = new CostModel(c).predict(Mode.DIRECT, ModelPlacement.of(0, 1), 32);
+        assertEquals(1900 + 11 + 30 + 31 * 8 + 31 * 10, p.rttNs(), 1e-9);
+        assertEquals(300 + 11 + 30, new CostModel(c).predict(Mode.DIRECT, ModelPlacement.of(0, 1), 1).rttNs(), 1e-9,
+            "a single call's staging is part of its local work already");
+    }
+
+    @Test
     void blockingAddsTwoWakeUps()
     {
         final Prediction p = new CostModel(costs()).predict(Mode.BLOCKING, ModelPlacement.of(0, 1), 1);

@@ -214,6 +214,14 @@ public final class ModelCommand implements Callable<Integer>
                 "%.1f ns per message per hop)%n", e.getKey(), e.getValue().median(),
                 costs.transfersPerHop(e.getKey()), e.getValue().median() / (2.0 * e.getKey())));
         }
+        for (final Map.Entry<Integer, Stats> e : costs.localBatch().entrySet())
+        {
+            final Stats staged = costs.staging().get(e.getKey());
+            sb.append(String.format(Locale.ROOT, "  Ferry's local path (INLINE), batch %d: %.0f ns (%.1f ns per call)%s%n",
+                e.getKey(), e.getValue().median(), e.getValue().median() / e.getKey(), staged == null ? ""
+                    : String.format(Locale.ROOT, "; the client's staging of it: %.0f ns (%.1f ns per call)",
+                        staged.median(), staged.median() / e.getKey())));
+        }
         sb.append(String.format(Locale.ROOT, "  handler: %.1f ns (fastest sample; median %.1f ns)%n",
             costs.handler().min(), costs.handler().median()));
         sb.append(String.format(Locale.ROOT, "  park/unpark round trip: %.1f us; blocking-queue round trip: %.1f us%n",
