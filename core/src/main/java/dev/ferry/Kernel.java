@@ -426,6 +426,49 @@ public final class Kernel implements AutoCloseable
     }
 
     /**
+     * Errors that escaped an agent's work loop: a handler's exception never does (it fails its own call), so any
+     * count above 0 is a bug in Ferry, reported with its stack trace on standard error the first time. The agent
+     * keeps running. Any thread.
+     *
+     * @return errors thrown out of the servers' and movers' work loops so far.
+     */
+    public long agentErrors()
+    {
+        long n = 0;
+        for (final AgentLoop loop : serverLoops)
+        {
+            n += loop.errors();
+        }
+        for (final AgentLoop loop : moverLoops)
+        {
+            n += loop.errors();
+        }
+        return n;
+    }
+
+    /**
+     * @return the first error that escaped a server's work loop, else a mover's, or null; see {@link #agentErrors()}.
+     */
+    public Throwable firstAgentError()
+    {
+        for (final AgentLoop loop : serverLoops)
+        {
+            if (loop.firstError() != null)
+            {
+                return loop.firstError();
+            }
+        }
+        for (final AgentLoop loop : moverLoops)
+        {
+            if (loop.firstError() != null)
+            {
+                return loop.firstError();
+            }
+        }
+        return null;
+    }
+
+    /**
      * @return the counters of every server, then every mover, then every attached client; readable while running.
      */
     public List<AgentCounters> counters()

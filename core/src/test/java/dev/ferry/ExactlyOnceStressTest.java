@@ -104,6 +104,7 @@ class ExactlyOnceStressTest
                 totalHandled += handled.get(s);
             }
             assertEquals((long)CLIENTS * perClient, totalHandled, "every call handled exactly once");
+            assertEquals(0, kernel.agentErrors(), () -> "an agent's work loop threw: " + kernel.firstAgentError());
             assertTrue(kernel.close(Duration.ofSeconds(5)), "nothing left in flight at close");
         }
         long pushedBack = 0;
