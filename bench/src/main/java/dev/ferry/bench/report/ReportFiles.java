@@ -154,7 +154,9 @@ public final class ReportFiles
             + "it. `agrona-backoff` is Agrona's `BackoffIdleStrategy` with its defaults; `ferry-adaptive` is "
             + "`AdaptiveIdleStrategy` with its defaults. The generator and the server run on two distinct CPUs "
             + "where the process may use two (%s). `generator late p99` is how late the generator itself sent "
-            + "calls: the harness's share of the response times, which is charged to them.%n%n",
+            + "calls: the harness's share of the response times, which is charged to them. Each point is the median "
+            + "of " + ReportRunner.IDLE_RUNS + " runs, the strategies taking turns, so that one stall of the machine "
+            + "does not decide a comparison; `calls` is their sum.%n%n",
             ReportRunner.ns(r.capacity().serviceNs()), ReportRunner.ns(r.capacity().measuredServiceNs()),
             ReportRunner.count(r.capacity().callsPerSec()),
             r.idle().isEmpty() ? "no points measured" : "this run: " + r.idle().get(0).seats()));

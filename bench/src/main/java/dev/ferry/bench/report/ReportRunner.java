@@ -4,9 +4,12 @@ import dev.ferry.Mode;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Runs every measurement of the report within a time budget and judges Ferry's claims on the results. The budget is
@@ -21,7 +24,9 @@ public final class ReportRunner
     public static final int[] BATCHES = {1, 2, 4, 8, 16, 32, 64, 128, 256};
     /** The loads of the quick idle sweep, as fractions of capacity. */
     public static final double[] QUICK_LOADS = {0.01, 0.1, 0.3, 0.6, 0.9};
-    /** The loads of the full idle sweep. */
+    /** Runs per idle-sweep point, the strategies taking turns; the point is their median. */
+    public static final int IDLE_RUNS = 3;
+    /** The full report's loads, fractions of capacity. */
     public static final double[] FULL_LOADS = {0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9};
     /** The idle sweep handler's service time, ns. */
     public static final long SERVICE_NS = 10_000;
@@ -105,15 +110,25 @@ public final class ReportRunner
             : IdleSweep.capacity(SERVICE_NS, 2000);
         log("capacity: %s calls/s, one over the handler's measured service time of %s", count(capacity.callsPerSec()),
             ns(capacity.measuredServiceNs()));
-        final long perPoint = (long)(budgetNs * 0.55 / (loads.length * IdleSweep.STRATEGIES.size()));
+        final long perRun = (long)(budgetNs * 0.55 / (loads.length * IdleSweep.STRATEGIES.size() * IDLE_RUNS));
         long seed = 42;
         for (final double load : sections.contains("idle") ? loads : new double[0])
         {
+            // Each point is the median of IDLE_RUNS runs, the strategies taking turns, so that a stall of the
+            // machine lands in one run of one strategy and is outvoted, rather than deciding a comparison.
+            final Map<String, List<Report.IdlePoint>> runs = new LinkedHashMap<>();
+            for (int r = 0; r < IDLE_RUNS; r++)
+            {
+                for (final String s : IdleSweep.STRATEGIES)
+                {
+                    runs.computeIfAbsent(s, k -> new ArrayList<>())
+                        .add(IdleSweep.run(s, load, capacity, perRun / 5, perRun - perRun / 5, seed++));
+                }
+            }
             final StringBuilder line = new StringBuilder();
             for (final String s : IdleSweep.STRATEGIES)
             {
-                final Report.IdlePoint p = IdleSweep.run(s, load, capacity, perPoint / 5, perPoint - perPoint / 5,
-                    seed++);
+                final Report.IdlePoint p = medianOf(runs.get(s));
                 idle.add(p);
                 line.append(String.format(Locale.ROOT, "  %s p99 %s cpu %.1f%%", s,
                     p.calls() == 0 ? "(none completed)" : ns(p.p99Ns()), 100 * p.cpuFraction()));
@@ -201,6 +216,36 @@ public final class ReportRunner
                 ratio <= 0.10));
         }
         return checks;
+    }
+
+    /**
+     * One strategy's runs at one load as one point: each percentile, the CPU fraction and the generator's lateness
+     * are the median over the runs (each taken on its own, so the point may combine figures of different runs);
+     * calls are summed. Runs in which no call completed count as the worst p50 and p99.
+     *
+     * @param runs at least one run of the same strategy at the same load.
+     * @return the point.
+     */
+    static Report.IdlePoint medianOf(final List<Report.IdlePoint> runs)
+    {
+        final Report.IdlePoint first = runs.get(0);
+        long calls = 0;
+        for (final Report.IdlePoint p : runs)
+        {
+            calls += p.calls();
+        }
+        return new Report.IdlePoint(first.strategy(), first.loadFraction(), first.offeredPerSec(), calls,
+            (long)median(runs, p -> p.calls() == 0 ? Long.MAX_VALUE : p.p50Ns()),
+            (long)median(runs, p -> p.calls() == 0 ? Long.MAX_VALUE : p.p99Ns()),
+            median(runs, Report.IdlePoint::cpuFraction),
+            (long)median(runs, Report.IdlePoint::generatorLateP99Ns),
+            first.seats());
+    }
+
+    private static double median(final List<Report.IdlePoint> runs, final ToDoubleFunction<Report.IdlePoint> f)
+    {
+        final double[] v = runs.stream().mapToDouble(f).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static Report.ModeResult mode(final List<Report.ModeResult> modes, final String name)

@@ -99,4 +99,23 @@ final class ReportChecksTest
         assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("{\"a\":1,}"));
         assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("[1 2]"));
     }
+
+    @Test
+    void anIdlePointIsTheMedianOfItsRunsSoOneStalledRunIsOutvoted()
+    {
+        final Report.IdlePoint p = ReportRunner.medianOf(List.of(
+            new Report.IdlePoint("ferry-adaptive", 0.3, 30_000, 900, 20_000, 90_000, 0.5, 1_000, "unpinned"),
+            new Report.IdlePoint("ferry-adaptive", 0.3, 30_000, 900, 30_000, 9_000_000, 0.7, 5_000_000, "unpinned"),
+            new Report.IdlePoint("ferry-adaptive", 0.3, 30_000, 800, 25_000, 120_000, 0.6, 2_000, "unpinned")));
+        assertEquals(2600, p.calls());
+        assertEquals(25_000, p.p50Ns());
+        assertEquals(120_000, p.p99Ns());
+        assertEquals(0.6, p.cpuFraction(), 1e-12);
+        assertEquals(2_000, p.generatorLateP99Ns());
+        final Report.IdlePoint starved = ReportRunner.medianOf(List.of(
+            new Report.IdlePoint("busy-spin", 0.9, 90_000, 0, 0, 0, 1.0, 0, "unpinned"),
+            new Report.IdlePoint("busy-spin", 0.9, 90_000, 0, 0, 0, 1.0, 0, "unpinned"),
+            new Report.IdlePoint("busy-spin", 0.9, 90_000, 10, 50_000, 80_000, 1.0, 0, "unpinned")));
+        assertEquals(Long.MAX_VALUE, starved.p99Ns(), "runs that completed nothing count as the worst");
+    }
 }
