@@ -1,5 +1,6 @@
 package dev.ferry.idle;
 
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -9,9 +10,10 @@ import java.util.concurrent.locks.LockSupport;
  * it is asleep. A message that arrives while its poller sleeps then waits one wake-up (tens of microseconds) rather
  * than the rest of a park period.
  *
- * <p>Best effort by design: {@link #wake()} reads the flag without a full fence after the producer's publication, so a
- * producer racing with a poller that is just going to sleep can miss it; the poller's park is always timed, so the
- * miss costs at most one park period and nothing is lost. That keeps a fence off every publication.
+ * <p>The handshake is Dekker's: the poller stores its announcement (a volatile store, fenced) and then polls once
+ * more; a producer stores its work and then {@link #wake()} fences and reads the announcement. Either the poller's
+ * last poll sees the work or the producer sees the announcement, so no wake is missed. The fence is paid once per
+ * batch a producer publishes ({@link WakeBatch}), not per message. Parks stay timed all the same.
  *
  * <p>Threading: {@link #sleeping()} and {@link #awake()} are called by the one polling thread that owns the signal;
  * {@link #wake()} by any producer thread.
@@ -36,14 +38,23 @@ public final class WakeSignal
         sleeper = null;
     }
 
-    /** Unparks the owning poller if it is parked (or about to park); does nothing, cheaply, otherwise. */
-    public void wake()
+    /**
+     * Unparks the owning poller if it is parked (or about to park); otherwise only fences and reads its flag.
+     *
+     * @return true if the poller had announced a park and was unparked.
+     */
+    public boolean wake()
     {
+        // Order the work published before this call ahead of the read below (StoreLoad): without it the read can
+        // pass the publication and miss a poller that announced its park and then polled too early to see it.
+        VarHandle.fullFence();
         final Thread t = sleeper;
         if (t != null)
         {
             LockSupport.unpark(t);
+            return true;
         }
+        return false;
     }
 
     /**

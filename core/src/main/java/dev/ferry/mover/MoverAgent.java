@@ -1,6 +1,7 @@
 package dev.ferry.mover;
 
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.WakeBatch;
 import dev.ferry.idle.WakeSignal;
 import dev.ferry.ring.ClientRings;
 import dev.ferry.ring.Slot;
@@ -32,6 +33,7 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     private final AgentCounters counters;
     private final WakeSignal wakeSignal = new WakeSignal();
     private final RequestForwarder forwarder;
+    private final WakeBatch toWake = new WakeBatch(64);
     private volatile ClientRings[] clients = new ClientRings[0];
     private int cursor;
 
@@ -72,6 +74,7 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
             cursor = start + 1;
         }
         final int replied = replies.drain(this, replyBatch);
+        toWake.wakeAll();
         if (replied > 0)
         {
             counters.onCompletions(replied);
@@ -120,11 +123,12 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
     {
         final ClientRings client = slot.client();
         client.complete(slot);
-        client.wakeSignal().wake();
+        toWake.add(client.wakeSignal());
     }
 
     /**
-     * Queues a handled call for this mover to carry back. Any server thread.
+     * Queues a handled call for this mover to carry back. Any server thread; the server wakes this mover (through
+     * {@link #wakeSignal()}) once it has posted its batch.
      *
      * @param slot a handled call of one of this mover's clients.
      */
@@ -135,7 +139,6 @@ public final class MoverAgent implements Agent, MessagePassingQueue.Consumer<Slo
             // Cannot happen: the ring holds every slot this mover's clients own.
             throw new IllegalStateException("reply ring of mover " + index + " is full; " + slot);
         }
-        wakeSignal.wake();
     }
 
     /**

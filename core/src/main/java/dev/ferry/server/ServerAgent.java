@@ -2,6 +2,7 @@ package dev.ferry.server;
 
 import dev.ferry.Handler;
 import dev.ferry.counters.AgentCounters;
+import dev.ferry.idle.WakeBatch;
 import dev.ferry.idle.WakeSignal;
 import dev.ferry.mover.MoverAgent;
 import dev.ferry.ring.ClientRings;
@@ -15,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Serves one service: drains its MPSC request ring in bounded batches, runs the handler on each slot, and sends
  * each slot back, straight to its client's completion ring (DIRECT, BLOCKING) or to the reply ring of the client's
- * mover (MOVER). A handler that throws fails that call alone.
+ * mover (MOVER). A handler that throws fails that call alone. Each reply is posted as soon as it is handled; the
+ * clients (or movers) that got replies and announced a park are woken once each at the end of the batch (BLOCKING
+ * callers, which always park, are unparked per reply).
  *
  * <p>Threading: {@link #doWork()} runs on the server's own thread only; {@link #requests()} is shared with the
  * producers (clients or movers); {@link #counters()} may be read from any thread.
@@ -30,6 +33,7 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     private final boolean unparkCallers;
     private final AgentCounters counters;
     private final WakeSignal wakeSignal = new WakeSignal();
+    private final WakeBatch toWake;
 
     /**
      * @param serviceId     the service's id.
@@ -53,6 +57,7 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
         this.batchLimit = batchLimit;
         this.movers = movers;
         this.unparkCallers = unparkCallers;
+        this.toWake = new WakeBatch(Math.max(1, Math.min(batchLimit, 64)));
         this.counters = new AgentCounters("server-" + serviceId);
     }
 
@@ -63,6 +68,7 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     public int doWork()
     {
         final int n = requests.drain(this, batchLimit);
+        toWake.wakeAll();
         if (n == 0)
         {
             counters.onEmptyPoll();
@@ -90,7 +96,9 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
         final ClientRings client = slot.client();
         if (movers != null)
         {
-            movers[client.moverIndex()].postReply(slot);
+            final MoverAgent mover = movers[client.moverIndex()];
+            mover.postReply(slot);
+            toWake.add(mover.wakeSignal());
         }
         else
         {
@@ -101,7 +109,7 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
             }
             else
             {
-                client.wakeSignal().wake();
+                toWake.add(client.wakeSignal());
             }
         }
     }

@@ -1,5 +1,7 @@
 package dev.ferry.ring;
 
+import dev.ferry.idle.WakeSignalHandshakeStressTest;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.openjdk.jcstress.JCStress;
@@ -52,6 +54,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     polling; forbidden: the server seeing the previous call's request or reply in the re-prepared slot.</li>
  *     <li>{@link SlotStatusWatchStressTest}: {@code Client.call}'s early reply read from the slot once
  *     {@link Slot#ended()}; forbidden: an ended slot showing the request, the previous reply or a stale length.</li>
+ *     <li>{@link WakeSignalHandshakeStressTest}: a producer's publish-then-wake against a poller's
+ *     announce-then-poll; forbidden: the lost wake-up, where neither sees the other.</li>
  * </ul>
  *
  * <p>jcstress runs inside this JVM through {@link JCStress#run()}, never {@code Main} (which calls
@@ -71,7 +75,8 @@ class JcstressRingTest
         SubmissionRingWrapAroundStressTest.class,
         MoverRoundTripStressTest.class,
         DirectRecycleStressTest.class,
-        SlotStatusWatchStressTest.class);
+        SlotStatusWatchStressTest.class,
+        WakeSignalHandshakeStressTest.class);
 
     /**
      * The forks' VM configuration, instead of jcstress's auto-detected set (16 forks per test on JDK 17, too many for
