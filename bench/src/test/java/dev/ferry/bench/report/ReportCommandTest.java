@@ -124,6 +124,9 @@ final class ReportCommandTest
             }
             final double cpu = num(p, "cpuFraction");
             assertTrue(cpu > 0 && cpu <= 1.05, "CPU is a fraction of one core: " + p);
+            assertTrue(num(p, "generatorLateP99Ns") >= 0, "the generator's lateness is recorded: " + p);
+            assertTrue(String.valueOf(p.get("seats")).matches("generator@\\d+ server@\\d+|unpinned: .+"),
+                "where the generator and the server ran: " + p);
         }
         assertEquals(Set.copyOf(IdleSweep.STRATEGIES), strategies);
 
