@@ -25,7 +25,8 @@ import java.util.Objects;
  * <p>It owns a slot of the kernel's client table, with a submission ring (MOVER mode) and a completion ring in the
  * mapping. {@link #submit} stages a call locally; {@link #flush()} writes the staged calls into the servers' rings
  * (DIRECT) or the submission ring (MOVER); {@link #poll} reads replies from the completion ring, handing each to the
- * handler as a view of the ring (valid during the callback), allocating nothing on the success path.
+ * handler as a view of the ring (valid during the callback), allocating nothing on the success path. {@link #call}
+ * writes its request from the caller's buffer straight into the ring record, with no staging copy.
  *
  * <p>Nothing is lost silently. Each call gets exactly one completion: OK with the reply, FAILED when the handler
  * threw ({@link RemoteFailureException} carries its text), when the server died or detached (within the kernel's
@@ -118,6 +119,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private int syncLength;
     private MutableDirectBuffer syncReply;
     private int syncReplyOffset;
+
+    // The call() in progress, sent from the caller's buffer instead of the staging area.
+    private int directSlot = -1;
+    private DirectBuffer directRequest;
+    private int directOffset;
 
     private IpcClient(final IpcMapping mapping, final IdleStrategy idle)
     {
@@ -248,7 +254,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
      */
     public long submit(final int serviceId, final DirectBuffer request, final int offset, final int length)
     {
-        final int slot = stage(serviceId, request, offset, length);
+        final int slot = stage(serviceId, request, offset, length, true);
         if (slot < 0)
         {
             return BACK_PRESSURE;
@@ -271,7 +277,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         return submit(serviceId, wrapper, 0, request.length);
     }
 
-    private int stage(final int serviceId, final DirectBuffer request, final int offset, final int length)
+    private int stage(
+        final int serviceId, final DirectBuffer request, final int offset, final int length, final boolean copy)
     {
         checkOwner();
         checkOpen();
@@ -301,8 +308,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         services[slot] = serviceId;
         sync[slot] = false;
         stagedLengths[slot] = length;
-        staging.putBytes(slot * slotBytes, request, offset, length);
-        stagedQueue[(stagedHead + stagedCount++) % maxInFlight] = slot;
+        if (copy)
+        {
+            staging.putBytes(slot * slotBytes, request, offset, length);
+        }
+        stagedQueue[wrap(stagedHead + stagedCount++)] = slot;
         inFlight++;
         return slot;
     }
@@ -345,7 +355,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                     sent++;
                 }
             }
-            stagedHead = (stagedHead + 1) % maxInFlight;
+            stagedHead = wrap(stagedHead + 1);
             stagedCount--;
         }
         return sent;
@@ -366,7 +376,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         b.putInt(claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
         b.putInt(claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
         b.putInt(claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
-        b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
+        if (slot == directSlot)
+        {
+            b.putBytes(claimed + IpcLayout.MSG_HEADER, directRequest, directOffset, length);
+        }
+        else
+        {
+            b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
+        }
         try
         {
             ring.commit(claimed);
@@ -383,10 +400,16 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         state[slot] = IN_FLIGHT;
         serverGenerations[slot] = serverGeneration;
-        final int at = (fifoHead[service] + fifoCount[service]++) % maxInFlight;
+        final int at = wrap(fifoHead[service] + fifoCount[service]++);
         fifoSlots[service][at] = slot;
         fifoIds[service][at] = callIds[slot];
         return true;
+    }
+
+    /** An index of the per-slot queues, {@code i} below {@code 2 * maxInFlight}, wrapped without a division. */
+    private int wrap(final int i)
+    {
+        return i < maxInFlight ? i : i - maxInFlight;
     }
 
     private void fail(final int slot, final Status status, final String why)
@@ -394,7 +417,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         state[slot] = FAILING;
         failStatus[slot] = status;
         failures[slot] = new RemoteFailureException(why);
-        failingQueue[(failingHead + failingCount++) % maxInFlight] = slot;
+        failingQueue[wrap(failingHead + failingCount++)] = slot;
     }
 
     /**
@@ -458,7 +481,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         while (failingCount > 0 && n < limit)
         {
             final int slot = failingQueue[failingHead];
-            failingHead = (failingHead + 1) % maxInFlight;
+            failingHead = wrap(failingHead + 1);
             failingCount--;
             completion.failed(callIds[slot], services[slot], failStatus[slot], failures[slot]);
             failures[slot] = null;
@@ -578,7 +601,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final int at = fifoHead[service];
             final int s = fifoSlots[service][at];
             final long id = fifoIds[service][at];
-            fifoHead[service] = (at + 1) % maxInFlight;
+            fifoHead[service] = wrap(at + 1);
             fifoCount[service]--;
             if (s == slot && id == callId)
             {
@@ -621,7 +644,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final int at = fifoHead[service];
             final int s = fifoSlots[service][at];
             final long id = fifoIds[service][at];
-            fifoHead[service] = (at + 1) % maxInFlight;
+            fifoHead[service] = wrap(at + 1);
             fifoCount[service]--;
             if (state[s] == IN_FLIGHT && callIds[s] == id)
             {
@@ -657,7 +680,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             }
             if (gone != null)
             {
-                cqReader.read(this, maxInFlight);
+                cqReader.readAcrossWrap(this, maxInFlight);
                 failAllInFlight(goneStatus, gone);
                 return;
             }
@@ -670,7 +693,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         if (epoch != ownEpoch)
         {
             ownEpoch = epoch;
-            cqReader.read(this, maxInFlight);
+            cqReader.readAcrossWrap(this, maxInFlight);
             corruptRecords++;
             failAllInFlight(Status.FAILED, "the kernel's mover found corrupt records in the submission ring of client "
                 + index + "; calls in flight then fail, since they may have been among them");
@@ -688,7 +711,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final long serverEpoch = header.getLongVolatile(e + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
             if (serverState != IpcLayout.ATTACHED || silence > serverTimeoutNs)
             {
-                cqReader.read(this, maxInFlight);
+                cqReader.readAcrossWrap(this, maxInFlight);
                 failService(s, Status.FAILED, "the server of service " + s + " (pid "
                     + header.getLong(e + IpcLayout.ENTRY_PID_OFFSET) + ") "
                     + (serverState == IpcLayout.ATTACHED ? "has not heartbeaten for " + silence / 1_000_000 + " ms"
@@ -698,7 +721,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             else if (serverEpoch != serverEpochs[s])
             {
                 serverEpochs[s] = serverEpoch;
-                cqReader.read(this, maxInFlight);
+                cqReader.readAcrossWrap(this, maxInFlight);
                 corruptRecords++;
                 failService(s, Status.FAILED, "the server of service " + s + " found corrupt records in its request "
                     + "ring; calls in flight to it fail, since they may have been among them");
@@ -717,17 +740,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     /**
      * DIRECT mode: a server publishes its ring's consumer position only after writing the replies of the requests it
      * read, so once that position passed a request, its reply is in this client's completion ring or was lost (a
-     * corrupt record, a reply that found the ring full). Read the position, drain the ring, and fail what is left.
+     * corrupt record, a reply that found the ring full). Read the position, drain the ring (past its wrap too: the reply
+     * may lie behind a padding record at the ring's end), and fail what is left.
      */
     private void failPassedUnanswered(final int service)
     {
         final long consumed = serverRings[service].consumerPosition();
-        cqReader.read(this, maxInFlight);
+        cqReader.readAcrossWrap(this, maxInFlight);
         int lost = -1;
         final int count = fifoCount[service];
         for (int i = 0; i < count; i++)
         {
-            final int at = (fifoHead[service] + i) % maxInFlight;
+            final int at = wrap(fifoHead[service] + i);
             final int s = fifoSlots[service][at];
             if (state[s] == IN_FLIGHT && callIds[s] == fifoIds[service][at] && sentPositions[s] <= consumed)
             {
@@ -750,7 +774,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final int count = fifoCount[service];
         for (int i = 0; i < count; i++)
         {
-            final int s = fifoSlots[service][(fifoHead[service] + i) % maxInFlight];
+            final int s = fifoSlots[service][wrap(fifoHead[service] + i)];
             if (state[s] == IN_FLIGHT && serverGenerations[s] != currentGeneration)
             {
                 failService(service, Status.FAILED, "the server of service " + service + " was replaced (a new one "
@@ -815,22 +839,27 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                 + index + "; poll their completions with a CompletionHandler before call()");
         }
         int slot;
-        while ((slot = stage(serviceId, request, offset, length)) < 0)
+        while ((slot = stage(serviceId, request, offset, length, false)) < 0)
         {
             if (pollOnce(maxInFlight) == 0)
             {
                 idle.idle(0);
             }
         }
+        // The caller's bytes stay put until this method returns, so the request is written from them straight into
+        // the ring record, without the staging copy that submit() needs.
+        directSlot = slot;
+        directRequest = request;
+        directOffset = offset;
         sync[slot] = true;
         final long id = callIds[slot];
         syncReply = reply;
         syncReplyOffset = replyOffset;
         syncDone = false;
-        flush();
-        idle.reset();
         try
         {
+            flush();
+            idle.reset();
             while (!syncDone)
             {
                 if (pollOnce(maxInFlight) == 0)
@@ -841,7 +870,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         finally
         {
+            if (state[slot] == STAGED && callIds[slot] == id)
+            {
+                // Left staged by an exception: a later flush sends it from the staging area.
+                staging.putBytes(slot * slotBytes, request, offset, length);
+            }
             syncReply = null;
+            directSlot = -1;
+            directRequest = null;
         }
         idle.reset();
         if (syncStatus != Status.OK)

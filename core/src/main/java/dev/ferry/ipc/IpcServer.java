@@ -276,7 +276,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
         }
-        served.incrementAndGet();
+        // Only this thread writes the count: a release store, not a locked read-modify-write per call.
+        served.lazySet(served.get() + 1);
         return RingReader.CONSUMED;
     }
 

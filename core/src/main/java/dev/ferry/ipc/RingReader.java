@@ -49,6 +49,7 @@ final class RingReader
     private long stuckSinceNs;
     private long stuckPosition = -1;
     private int emptyReads;
+    private int claimedReads;
     private long resyncs;
     private long badRecords;
 
@@ -93,7 +94,10 @@ final class RingReader
                 final int length = buffer.getIntVolatile(RecordDescriptor.lengthOffset(recordIndex));
                 if (length <= 0)
                 {
-                    if ((length < 0 || (++emptyReads & 1023) == 0) && bytesRead == 0)
+                    // A negative length is a record being written now: reading the producers' tail and the clock
+                    // each time would pull the tail's cache line away from the writer. Both are checked only
+                    // every 16 such reads, or every 1024 empty ones.
+                    if (bytesRead == 0 && (length < 0 ? (++claimedReads & 15) == 0 : (++emptyReads & 1023) == 0))
                     {
                         checkStuck(handler, head);
                     }
@@ -148,6 +152,19 @@ final class RingReader
             }
         }
         return count;
+    }
+
+    /**
+     * {@link #read} that goes on from the ring's start when the first read stopped at the ring's end: a record past
+     * a wrap (behind a padding record) is read too. For a reader that must see everything committed so far, such as
+     * a client that is about to fail the calls whose replies it cannot find.
+     *
+     * @return records handed to the handler.
+     */
+    int readAcrossWrap(final RecordHandler handler, final int limit)
+    {
+        final int n = read(handler, limit);
+        return n < limit ? n + read(handler, limit - n) : n;
     }
 
     /**
