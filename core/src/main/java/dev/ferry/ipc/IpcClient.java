@@ -456,7 +456,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final long before = delivered;
         deliverFailing(limit);
         final int n = (int)(delivered - before);
-        if (n < limit)
+        if (n < limit && cqReader.hasRecord())
         {
             cqReader.read(this, limit - n);
         }

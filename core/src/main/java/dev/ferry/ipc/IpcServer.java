@@ -149,10 +149,15 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             while (running)
             {
-                int n;
+                int n = 0;
                 try
                 {
-                    n = reader.read(this, batch);
+                    // An idle pass reads one word of the ring; the full read runs when there is a record (or its
+                    // periodic stuck check is due).
+                    if (reader.hasRecord())
+                    {
+                        n = reader.read(this, batch);
+                    }
                 }
                 catch (final RuntimeException ex)
                 {

@@ -50,6 +50,7 @@ final class RingReader
     private long stuckPosition = -1;
     private int emptyReads;
     private int claimedReads;
+    private boolean stuckCheckPending;
     private long resyncs;
     private long badRecords;
 
@@ -97,7 +98,7 @@ final class RingReader
                     // A negative length is a record being written now: reading the producers' tail and the clock
                     // each time would pull the tail's cache line away from the writer. Both are checked only
                     // every 16 such reads, or every 1024 empty ones.
-                    if (bytesRead == 0 && (length < 0 ? (++claimedReads & 15) == 0 : (++emptyReads & 1023) == 0))
+                    if (bytesRead == 0 && (length < 0 ? (++claimedReads & 15) == 0 : checkDue(true)))
                     {
                         checkStuck(handler, head);
                     }
@@ -249,6 +250,36 @@ final class RingReader
         }
         buffer.putLongOrdered(headPositionIndex, newHead);
         handler.onResync(why + " (head " + head + ", tail " + tail + ")");
+    }
+
+    /**
+     * The busy-poll test: one read of the length word at the head, without the producers' tail. True when a record
+     * is there (committed, being written, or garbage that {@link #read} will deal with), or when the periodic check
+     * for a stuck record is due, so that a poller that calls {@link #read} only when this is true still runs it.
+     */
+    boolean hasRecord()
+    {
+        final long head = buffer.getLong(headPositionIndex);
+        return buffer.getIntVolatile((int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1)) != 0 || checkDue(false);
+    }
+
+    /**
+     * Counts an empty look at the head; every 1024th makes the stuck check due. {@link #hasRecord()} leaves a due
+     * check pending for the {@link #read} it triggers, which consumes it.
+     */
+    private boolean checkDue(final boolean consume)
+    {
+        if (stuckCheckPending)
+        {
+            stuckCheckPending = !consume;
+            return true;
+        }
+        if ((++emptyReads & 1023) == 0)
+        {
+            stuckCheckPending = !consume;
+            return true;
+        }
+        return false;
     }
 
     /** Consumer and producer positions equal: nothing unread. */
