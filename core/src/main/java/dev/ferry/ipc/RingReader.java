@@ -46,6 +46,8 @@ final class RingReader
     private final int expectedType;
     private final long stuckTimeoutNs;
     private final ManyToOneRingBuffer unblocker;
+    private final int deferLimit;
+    private int deferred;
     private long stuckSinceNs;
     private long stuckPosition = -1;
     private int emptyReads;
@@ -56,6 +58,17 @@ final class RingReader
 
     RingReader(final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs)
     {
+        this(ring, expectedType, stuckTimeoutNs, 0);
+    }
+
+    /**
+     * @param deferLimit most bytes of read records whose zeroing and release (the head's advance) may wait for the
+     *                   next {@link #read} or {@link #hasRecord()}, 0 for none. The producers see that much less
+     *                   room meanwhile: only for a ring with that much to spare beyond what its producers can need.
+     */
+    RingReader(final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs, final int deferLimit)
+    {
+        this.deferLimit = Math.max(0, deferLimit);
         this.buffer = ring;
         this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
         this.mask = capacity - 1;
@@ -73,6 +86,10 @@ final class RingReader
      */
     int read(final RecordHandler handler, final int limit)
     {
+        if (deferred > 0)
+        {
+            releaseDeferred();
+        }
         // The fast path reads no producer position: a committed record's positive length is the signal, as in
         // Agrona's own reader, so the tail's cache line stays with the producers. The tail is read to validate only
         // when something looks wrong or, now and then, when the ring looks empty (to spot a stuck record).
@@ -149,10 +166,26 @@ final class RingReader
         {
             if (bytesRead > 0)
             {
-                zeroAndAdvance(head, bytesRead, bytesRead);
+                if (bytesRead <= deferLimit)
+                {
+                    // Zeroed and released on the next look at the ring, off the path from this read to the
+                    // caller's next write: the zeroing stores would otherwise hold up its next locked instruction.
+                    deferred = bytesRead;
+                }
+                else
+                {
+                    zeroAndAdvance(head, bytesRead, bytesRead);
+                }
             }
         }
         return count;
+    }
+
+    private void releaseDeferred()
+    {
+        final int bytes = deferred;
+        deferred = 0;
+        zeroAndAdvance(buffer.getLong(headPositionIndex), bytes, bytes);
     }
 
     /**
@@ -242,6 +275,7 @@ final class RingReader
         // not written yet, and would be read as records once the head got there.
         resyncs++;
         stuckPosition = -1;
+        deferred = 0;
         buffer.setMemory(0, capacity, (byte)0);
         final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
         if (newHead != tail)
@@ -259,6 +293,10 @@ final class RingReader
      */
     boolean hasRecord()
     {
+        if (deferred > 0)
+        {
+            releaseDeferred();
+        }
         final long head = buffer.getLong(headPositionIndex);
         return buffer.getIntVolatile((int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1)) != 0 || checkDue(false);
     }
@@ -291,6 +329,7 @@ final class RingReader
     /** Skips everything unread, without calling any handler; returns the bytes skipped. */
     long skipAll()
     {
+        deferred = 0;
         final long head = buffer.getLongVolatile(headPositionIndex);
         final long tail = buffer.getLongVolatile(tailPositionIndex);
         buffer.setMemory(0, capacity, (byte)0);
@@ -308,6 +347,7 @@ final class RingReader
     {
         buffer.setMemory(0, buffer.capacity(), (byte)0);
         stuckPosition = -1;
+        deferred = 0;
     }
 
     long resyncs()
