@@ -46,6 +46,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private static final byte IN_FLIGHT = 2;
     private static final byte FAILING = 3;
     private static final Status[] STATUSES = {Status.OK, Status.FAILED, Status.CLOSED};
+    private static final int DEFER_LIMIT = 16 * 1024;
 
     private final IpcMapping mapping;
     private final IpcLayout layout;
@@ -169,12 +170,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.entry = layout.clientEntry(found);
         this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         // The servers can need at most one record per call in flight plus a padding record at the wrap (what the
-        // layout sizes the ring for); one more record of margin, and the rest of the ring may hold replies already
-        // read whose zeroing waits for the next poll.
+        // layout sizes the ring for); one more record of margin, and up to 16 KiB of the rest may hold replies
+        // already read whose zeroing waits for the next poll.
         this.cqReader = new RingReader(
             new UnsafeBuffer(header, (int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER),
-            IpcLayout.REPLY_TYPE, serverTimeoutNs,
-            (int)Math.max(0, layout.cqBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes)));
+            IpcLayout.REPLY_TYPE, serverTimeoutNs, (int)Math.min(DEFER_LIMIT,
+                Math.max(0, layout.cqBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes))));
         this.sq = moverMode ? new OneToOneRingBuffer(
             new UnsafeBuffer(header, (int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER)) : null;
         this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
