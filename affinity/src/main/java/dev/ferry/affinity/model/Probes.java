@@ -15,6 +15,7 @@ import dev.ferry.affinity.pin.Pinning;
 import dev.ferry.affinity.topology.CpuSet;
 import dev.ferry.affinity.topology.Topology;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.MpscArrayQueue;
 
 /**
@@ -269,9 +270,10 @@ public final class Probes
     }
 
     /**
-     * One hop of a Ferry ring, by batch: the driver offers {@code batch} messages (each in its own padded
-     * buffer, as Ferry's slots are) to an MPSC ring, as a client offers requests to its server's ring; the
-     * responder answers each through a second ring, as a server posts replies to its client's completion ring.
+     * One hop of a Ferry ring, by batch: the driver publishes {@code batch} messages (each in its own padded
+     * buffer, as Ferry's slots are) to an MPSC ring with one claim, as a client's flush publishes a run of calls
+     * to its server's ring; the responder answers each through a second ring, as a server posts replies to its
+     * client's completion ring.
      *
      * @param a       the client's CPU.
      * @param b       the server's CPU.
@@ -295,9 +297,16 @@ public final class Probes
         }
         final UnsafeBuffer stop = new UnsafeBuffer(new byte[1]);
         final int rounds = Math.max(10, options.rounds() / batch);
-        return onPair(a, b, options, new PairBody()
+        final class Body implements PairBody, MessagePassingQueue.Supplier<UnsafeBuffer>
         {
             private long sink;
+            private int next;
+
+            @Override
+            public UnsafeBuffer get()
+            {
+                return messages[next++];
+            }
 
             @Override
             public void respond(final Thread driver)
@@ -330,7 +339,13 @@ public final class Probes
                     for (int k = 0; k < batch; k++)
                     {
                         messages[k].putLong(0, r);
-                        requests.relaxedOffer(messages[k]);
+                    }
+                    // Published as a Ferry client's flush publishes a run of calls to one server: one claim of the
+                    // ring (MpscArrayQueue.fill), retried while the claim falls short of the batch.
+                    next = 0;
+                    while (next < batch)
+                    {
+                        requests.fill(this, batch - next);
                     }
                     int received = 0;
                     while (received < batch)
@@ -354,7 +369,8 @@ public final class Probes
                     Thread.onSpinWait();
                 }
             }
-        });
+        }
+        return onPair(a, b, options, new Body());
     }
 
     /**

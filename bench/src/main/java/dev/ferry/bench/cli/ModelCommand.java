@@ -76,6 +76,11 @@ public final class ModelCommand implements Callable<Integer>
         "Default: ${DEFAULT-VALUE}")
     private int samples;
 
+    @Option(names = "--attempts", defaultValue = "3", description = "Attempts at a run in which the machine keeps "
+        + "its speed (the line round trip within 20% of the model's before every measurement); the last is "
+        + "printed. Default: ${DEFAULT-VALUE}")
+    private int attempts;
+
     @Option(names = "--simulate", paramLabel = "FSROOT", description = "Also simulate the machine whose sys/ and " +
         "proc/ are under FSROOT (e.g. an hwloc test dump) with published per-level latencies: where should the mover go?")
     private Path simulate;
@@ -130,40 +135,35 @@ public final class ModelCommand implements Callable<Integer>
         {
             err.println("warning: " + pinning);
         }
+        if (attempts < 1)
+        {
+            throw new IllegalArgumentException("--attempts is " + attempts + "; it must be at least 1");
+        }
         final ProbeOptions options = new ProbeOptions(20, samples, rounds);
         final LatencyMatrix matrix = Probes.latencyMatrix(usable, options, (what, done, total) ->
             progress(err, "latency map " + what, done, total));
         final Handler handler = FerryCalls.checksumHandler();
-        final MachineCosts costs = MachineCosts.measure(c, s, new int[] {1, 32}, handler, LENGTH, options,
-            (what, done, total) -> progress(err, "probe " + what, done, total));
-        final CostModel model = new CostModel(costs);
-
-        // BLOCKING first: wake-ups cost what the rest of the machine lets them, so it is measured right after the
-        // wake-up probe.
-        final List<Object[]> cases = List.of(
-            new Object[] {Mode.BLOCKING, ModelPlacement.of(c, s), 1},
-            new Object[] {Mode.DIRECT, ModelPlacement.of(c, s), 1},
-            new Object[] {Mode.DIRECT, ModelPlacement.of(c, s), 32},
-            new Object[] {Mode.MOVER, ModelPlacement.withMover(c, s, usable.length > 2 ? usable[2] : s), 1},
-            new Object[] {Mode.INLINE, ModelPlacement.of(c, s), 1});
-        final List<Row> rows = new ArrayList<>();
-        int done = 0;
-        for (final Object[] k : cases)
+        MachineCosts costs = null;
+        List<Row> rows = null;
+        Drift drift = null;
+        for (int attempt = 1; attempt <= attempts; attempt++)
         {
-            final Mode mode = (Mode)k[0];
-            final ModelPlacement placement = (ModelPlacement)k[1];
-            final int batch = (Integer)k[2];
-            progress(err, "Ferry " + mode + " batch " + batch, ++done, cases.size());
-            // One batch per sample (the clock costs ~25 ns against a round trip of 1 us or more), so the median
-            // drops the batches the scheduler interrupted; INLINE is too fast for that and times 100.
-            final ProbeOptions callOptions = new ProbeOptions(20, samples, mode == Mode.INLINE ? 100 : 1);
-            rows.add(new Row(model.predict(mode, placement, batch),
-                FerryCalls.measure(mode, placement, batch, handler, LENGTH, callOptions)));
+            costs = MachineCosts.measure(c, s, new int[] {1, 32}, handler, LENGTH, options,
+                (what, done, total) -> progress(err, "probe " + what, done, total));
+            drift = new Drift(costs.calibrationLineRttNs());
+            rows = measureCases(new CostModel(costs), c, s, usable, handler, options, drift, err);
+            err.println();
+            if (drift.stable())
+            {
+                break;
+            }
+            err.println("warning: attempt " + attempt + " of " + attempts + ": " + drift.describe()
+                + (attempt < attempts ? "; measuring again" : "; predictions and measurements of this run are not "
+                + "comparable"));
         }
-        err.println();
         err.flush();
 
-        final String text = toText(costs, rows) + (simulate == null ? "" : simulation(costs));
+        final String text = toText(costs, rows) + drift.note() + (simulate == null ? "" : simulation(costs));
         final String jsonText = toJson(rows);
         final PrintWriter stdout = spec.commandLine().getOut();
         stdout.print(json ? jsonText : text);
@@ -189,6 +189,87 @@ public final class ModelCommand implements Callable<Integer>
             err.flush();
         }
         return 0;
+    }
+
+    private List<Row> measureCases(
+        final CostModel model,
+        final int c,
+        final int s,
+        final int[] usable,
+        final Handler handler,
+        final ProbeOptions options,
+        final Drift drift,
+        final PrintWriter err)
+    {
+        // BLOCKING first: wake-ups cost what the rest of the machine lets them, so it is measured right after the
+        // wake-up probe.
+        final List<Object[]> cases = List.of(
+            new Object[] {Mode.BLOCKING, ModelPlacement.of(c, s), 1},
+            new Object[] {Mode.DIRECT, ModelPlacement.of(c, s), 1},
+            new Object[] {Mode.DIRECT, ModelPlacement.of(c, s), 32},
+            new Object[] {Mode.MOVER, ModelPlacement.withMover(c, s, usable.length > 2 ? usable[2] : s), 1},
+            new Object[] {Mode.INLINE, ModelPlacement.of(c, s), 1});
+        final ProbeOptions check = options.withSamples(Math.min(options.samples(), 201));
+        final List<Row> rows = new ArrayList<>();
+        int done = 0;
+        for (final Object[] k : cases)
+        {
+            final Mode mode = (Mode)k[0];
+            final ModelPlacement placement = (ModelPlacement)k[1];
+            final int batch = (Integer)k[2];
+            progress(err, "Ferry " + mode + " batch " + batch, ++done, cases.size());
+            drift.check(Probes.pingPong(c, s, check).median());
+            // One batch per sample (the clock costs ~25 ns against a round trip of 1 us or more), so the median
+            // drops the batches the scheduler interrupted; INLINE is too fast for that and times 100.
+            final ProbeOptions callOptions = new ProbeOptions(20, samples, mode == Mode.INLINE ? 100 : 1);
+            rows.add(new Row(model.predict(mode, placement, batch),
+                FerryCalls.measure(mode, placement, batch, handler, LENGTH, callOptions)));
+        }
+        drift.check(Probes.pingPong(c, s, check).median());
+        return rows;
+    }
+
+    /**
+     * Whether the machine kept its speed through one attempt: the line round trip probed before each measurement
+     * and at the end, against the one the model was built on. A VM whose host switches between a fast and a slow
+     * state (this project's development VM does, between about 110 and 600 ns) would otherwise compare predictions
+     * made in one state with measurements taken in the other.
+     */
+    static final class Drift
+    {
+        /** A line round trip further than this fraction from the model's makes the attempt unstable. */
+        static final double LIMIT = 0.20;
+        private final double baseNs;
+        private double minNs = Double.MAX_VALUE;
+        private double maxNs;
+
+        Drift(final double baseNs)
+        {
+            this.baseNs = baseNs;
+        }
+
+        void check(final double lineRttNs)
+        {
+            minNs = Math.min(minNs, lineRttNs);
+            maxNs = Math.max(maxNs, lineRttNs);
+        }
+
+        boolean stable()
+        {
+            return maxNs == 0 || (minNs >= baseNs * (1 - LIMIT) && maxNs <= baseNs * (1 + LIMIT));
+        }
+
+        String describe()
+        {
+            return String.format(Locale.ROOT, "the line round trip was %.0f ns when probed for the model and "
+                + "%.0f-%.0f ns while Ferry was measured", baseNs, minNs, maxNs);
+        }
+
+        String note()
+        {
+            return "\n" + (stable() ? "Stable run: " : "UNSTABLE run, predictions and measurements not comparable: ")
+                + describe() + String.format(Locale.ROOT, " (limit +-%.0f%%).%n", 100 * LIMIT);
+        }
     }
 
     private static void progress(final PrintWriter err, final String what, final int done, final int total)
