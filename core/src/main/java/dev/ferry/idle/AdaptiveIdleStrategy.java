@@ -36,10 +36,10 @@ import java.util.concurrent.locks.LockSupport;
  *   ended while pausing: nobody needed the CPU, and a longer pause would have caught the work without a park. One
  *   that lasted longer than the longest park halves it, down to a thirty-second: work comes rarely, and pauses catch
  *   nothing. Spells that ended soon after parking leave the budget alone.</li>
- *   <li>The yields inside the pause phase follow the same evidence: one that came back as fast as an uncontended
- *   yield spaces the next ones out (from every 64th pause up to every 1024th; on a VM a yield is a system call that
- *   costs more than the 64 pauses between two of them), one that ran another thread brings them back to every
- *   64th.</li>
+ *   <li>The yields follow the same evidence: one that came back as fast as an uncontended yield spaces the pause
+ *   phase's next ones out (from every 64th pause up to every 1024th; on a VM a yield is a system call that costs
+ *   more than the 64 pauses between two of them) and, once they are at their sparsest, shortens the yield phase to
+ *   one yield; one that ran another thread brings back a yield every 64th pause and the whole yield phase.</li>
  *   <li>With a {@link WakeSignal} (producers unpark the poller when they publish), a spell's first park is half the
  *   longest instead of one granularity: the producer's wake, not the park's timer, ends a sleep, and every timer
  *   that fires first costs the sleeper a wake-up's CPU for nothing. The longest park still bounds the wait of a
@@ -254,7 +254,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
                 {
                     // Give the CPU to any thread that waits for it, such as the very thread this poller waits for
                     // when both share a CPU; returns at once when no one else wants it.
-                    pauseYield();
+                    timedYield();
                 }
                 else
                 {
@@ -266,10 +266,10 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         }
         if (this.level == YIELD)
         {
-            if (count < maxYields)
+            if (count < yieldsThisSpell())
             {
                 count++;
-                Thread.yield();
+                timedYield();
                 return;
             }
             enter(YIELD, PARK, System.nanoTime());
@@ -335,13 +335,24 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
-     * One yield of the pause phase. A calibrated strategy times it: a yield that came back as fast as an
-     * uncontended one found nobody else wanting this CPU, so the next ones come less often (down to one per
-     * {@value #MAX_PAUSES_PER_YIELD_MASK} + 1 pauses: on a VM a yield is a system call of over a microsecond, longer
-     * than a whole pause phase between yields); one that ran another thread brings them back to one per
-     * {@value #PAUSES_PER_YIELD_MASK} + 1 pauses.
+     * Yields before parking: all {@link #maxYields()} while yields run other threads, or just one (a probe of the
+     * CPU) while the last yields found nobody else wanting it: a yield then only costs a system call (over a
+     * microsecond on a VM) and hands nothing over.
      */
-    private void pauseYield()
+    private int yieldsThisSpell()
+    {
+        return contendedYieldNs > 0 && pausesPerYieldMask == MAX_PAUSES_PER_YIELD_MASK ? Math.min(1, maxYields)
+            : maxYields;
+    }
+
+    /**
+     * One yield, of the pause phase or the yield phase. A calibrated strategy times it: a yield that came back as
+     * fast as an uncontended one found nobody else wanting this CPU, so the next ones come less often (down to one
+     * per {@value #MAX_PAUSES_PER_YIELD_MASK} + 1 pauses, and one in the yield phase: on a VM a yield is a system
+     * call of over a microsecond, longer than a whole pause phase between yields); one that ran another thread
+     * brings them back to one per {@value #PAUSES_PER_YIELD_MASK} + 1 pauses and all of the yield phase's.
+     */
+    private void timedYield()
     {
         if (contendedYieldNs <= 0)
         {
@@ -383,7 +394,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
      */
     public boolean parksNext()
     {
-        return level == PARK || (level == YIELD && count >= maxYields);
+        return level == PARK || (level == YIELD && count >= yieldsThisSpell());
     }
 
     /**

@@ -95,7 +95,7 @@ class AdaptiveIdleTuningTest
         {
             idle.idle();
         }
-        idle.idle();
+        // The call that entered the yield phase made its one yield (uncontended yields leave one).
         idle.idle(1);
         assertEquals(16, idle.pauseBudget(), "work found after uncontended yields doubles the budget");
 
@@ -108,6 +108,8 @@ class AdaptiveIdleTuningTest
         }
         assertEquals(IdleLevel.PAUSE, pausing.level());
         assertEquals(1024, pausing.pausesPerYield(), "uncontended yields space the pause phase's yields out");
+        idleUntilParked(pausing);
+        assertEquals(1, pausing.callsAt(IdleLevel.YIELD), "and cut the yield phase to one yield");
     }
 
     @Test
@@ -130,6 +132,9 @@ class AdaptiveIdleTuningTest
         idle.idle();
         idle.idle(1);
         assertEquals(max / 2, idle.pauseBudget(), "work found after contended yields halves the budget");
+        idleUntilParked(idle);
+        assertEquals(2 + AdaptiveIdleStrategy.DEFAULT_YIELDS, idle.callsAt(IdleLevel.YIELD),
+            "contended yields keep the whole yield phase (2 yields in the first spell, all in the second)");
     }
 
     @Test
