@@ -47,6 +47,11 @@ public final class IpcBenchCommand implements Callable<Integer>
     @Option(names = "--window", defaultValue = "32", description = "Messages in flight for throughput. Default: ${DEFAULT-VALUE}")
     private int window;
 
+    @Option(names = "--repeats", defaultValue = "3", description = "Rounds over every transport; each figure is the "
+        + "median of its rounds, so a change of the machine's speed during one round does not decide a comparison. "
+        + "Default: ${DEFAULT-VALUE}")
+    private int repeats;
+
     @Option(names = "--sizes", split = ",", defaultValue = "32,1024", description = "Message sizes in bytes. Default: ${DEFAULT-VALUE}")
     private List<Integer> sizes;
 
@@ -64,7 +69,7 @@ public final class IpcBenchCommand implements Callable<Integer>
         {
             err.println(line);
             err.flush();
-        }).run(transports, sizes);
+        }).run(transports, sizes, repeats);
         if (json)
         {
             out.println(results.stream().map(IpcBench.Result::toJson).collect(Collectors.joining(",", "[", "]")));
@@ -83,7 +88,8 @@ public final class IpcBenchCommand implements Callable<Integer>
                 out.printf("%-24s %8d %12d %12d %14d %12s%n", r.transport(), r.msgBytes(), r.rttP50Ns(),
                     r.rttP99Ns(), r.msgsPerSec(), ratio);
             }
-            out.println("p50 ratio: this transport's median round trip over Ferry shared memory's, same size, same run");
+            out.println("p50 ratio: this transport's median round trip over Ferry shared memory's, same size, same run"
+                + (repeats > 1 ? "; every figure the median of " + repeats + " rounds" : ""));
         }
         out.flush();
         return 0;

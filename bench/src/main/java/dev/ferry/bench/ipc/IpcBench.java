@@ -15,9 +15,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
 
 /**
  * {@code ipc-bench}: round trips between this process and an echo peer in another JVM, over Ferry's shared memory,
@@ -79,7 +82,7 @@ public final class IpcBench
     }
 
     /**
-     * Measures the transports at the sizes.
+     * Measures the transports at the sizes, once.
      *
      * @param transports names from {@link #TRANSPORTS}.
      * @param sizes      message sizes in bytes, at most 1024.
@@ -88,20 +91,74 @@ public final class IpcBench
      */
     public List<Result> run(final List<String> transports, final List<Integer> sizes) throws Exception
     {
-        final List<Result> results = new ArrayList<>();
+        return run(transports, sizes, 1);
+    }
+
+    /**
+     * Measures the transports at the sizes in {@code repeats} rounds, every transport once per round, and reports
+     * for each transport and size the median of its rounds (each figure on its own). The transports are measured
+     * one after the other, so a machine that changes speed in the middle of a round (this project's VM switches
+     * between a fast and a slow state) skews that round's comparison; across rounds the median outvotes it.
+     *
+     * @param transports names from {@link #TRANSPORTS}.
+     * @param sizes      message sizes in bytes, at most 1024.
+     * @param repeats    rounds, at least 1.
+     * @return one result per transport and size.
+     * @throws Exception when a transport cannot be set up.
+     */
+    public List<Result> run(final List<String> transports, final List<Integer> sizes, final int repeats)
+        throws Exception
+    {
+        if (repeats < 1)
+        {
+            throw new IllegalArgumentException("repeats is " + repeats + "; it must be at least 1");
+        }
         for (final int size : sizes)
         {
             if (size < 1 || size > 1024)
             {
                 throw new IllegalArgumentException("message size " + size + " is outside 1-1024 bytes");
             }
+        }
+        final Map<String, List<Result>> rounds = new LinkedHashMap<>();
+        for (int r = 1; r <= repeats; r++)
+        {
+            for (final int size : sizes)
+            {
+                for (final String transport : transports)
+                {
+                    log.accept("measuring " + transport + " at " + size + " B" + (repeats > 1 ? ", round " + r + " of "
+                        + repeats : "") + " ...");
+                    rounds.computeIfAbsent(transport + "/" + size, k -> new ArrayList<>()).add(measure(transport, size));
+                }
+            }
+        }
+        final List<Result> results = new ArrayList<>();
+        for (final int size : sizes)
+        {
             for (final String transport : transports)
             {
-                log.accept("measuring " + transport + " at " + size + " B ...");
-                results.add(measure(transport, size));
+                results.add(median(rounds.get(transport + "/" + size)));
             }
         }
         return results;
+    }
+
+    /**
+     * @param rounds one transport's results at one size.
+     * @return their medians, each figure taken on its own.
+     */
+    static Result median(final List<Result> rounds)
+    {
+        final Result first = rounds.get(0);
+        return new Result(first.transport(), first.msgBytes(), median(rounds, Result::rttP50Ns),
+            median(rounds, Result::rttP99Ns), median(rounds, Result::msgsPerSec));
+    }
+
+    private static long median(final List<Result> rounds, final ToLongFunction<Result> f)
+    {
+        final long[] v = rounds.stream().mapToLong(f).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private Result measure(final String transport, final int size) throws Exception
