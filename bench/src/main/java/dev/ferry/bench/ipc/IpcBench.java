@@ -1,6 +1,7 @@
 package dev.ferry.bench.ipc;
 
 import dev.ferry.Mode;
+import dev.ferry.affinity.model.Stats;
 import dev.ferry.ipc.IpcKernel;
 import io.aeron.driver.MediaDriver;
 import org.HdrHistogram.Histogram;
@@ -157,8 +158,7 @@ public final class IpcBench
 
     private static long median(final List<Result> rounds, final ToLongFunction<Result> f)
     {
-        final long[] v = rounds.stream().mapToLong(f).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return (long)Stats.of(rounds.stream().mapToLong(f).asDoubleStream().toArray()).median();
     }
 
     private Result measure(final String transport, final int size) throws Exception

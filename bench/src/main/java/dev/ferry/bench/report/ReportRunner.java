@@ -1,6 +1,7 @@
 package dev.ferry.bench.report;
 
 import dev.ferry.Mode;
+import dev.ferry.affinity.model.Stats;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -244,8 +245,7 @@ public final class ReportRunner
 
     private static double median(final List<Report.IdlePoint> runs, final ToDoubleFunction<Report.IdlePoint> f)
     {
-        final double[] v = runs.stream().mapToDouble(f).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return Stats.of(runs.stream().mapToDouble(f).toArray()).median();
     }
 
     private static Report.ModeResult mode(final List<Report.ModeResult> modes, final String name)
