@@ -57,6 +57,8 @@ public final class Kernel implements AutoCloseable
     private final MoverAgent[] movers;
     private final AgentLoop[] serverLoops;
     private final AgentLoop[] moverLoops;
+    /** Every agent loop: the servers', then the movers'. */
+    private final List<AgentLoop> agentLoops;
     private final int clientCapacity;
     private final int slotBytes;
     private final int maxClients;
@@ -131,6 +133,9 @@ public final class Kernel implements AutoCloseable
             movers[i].counters().idleStrategy(idle);
             moverLoops[i] = new AgentLoop(movers[i], idle);
         }
+        final List<AgentLoop> loops = new ArrayList<>(Arrays.asList(serverLoops));
+        loops.addAll(Arrays.asList(moverLoops));
+        agentLoops = List.copyOf(loops);
     }
 
     private IdleStrategy newIdleStrategy(final WakeSignal signal)
@@ -335,11 +340,9 @@ public final class Kernel implements AutoCloseable
 
     private List<String> stopAgents()
     {
-        final List<AgentLoop> loops = new ArrayList<>(Arrays.asList(serverLoops));
-        loops.addAll(Arrays.asList(moverLoops));
-        loops.forEach(AgentLoop::stop);
+        agentLoops.forEach(AgentLoop::stop);
         final List<String> stuck = new ArrayList<>();
-        for (final AgentLoop loop : loops)
+        for (final AgentLoop loop : agentLoops)
         {
             try
             {
@@ -435,11 +438,7 @@ public final class Kernel implements AutoCloseable
     public long agentErrors()
     {
         long n = 0;
-        for (final AgentLoop loop : serverLoops)
-        {
-            n += loop.errors();
-        }
-        for (final AgentLoop loop : moverLoops)
+        for (final AgentLoop loop : agentLoops)
         {
             n += loop.errors();
         }
@@ -451,14 +450,7 @@ public final class Kernel implements AutoCloseable
      */
     public Throwable firstAgentError()
     {
-        for (final AgentLoop loop : serverLoops)
-        {
-            if (loop.firstError() != null)
-            {
-                return loop.firstError();
-            }
-        }
-        for (final AgentLoop loop : moverLoops)
+        for (final AgentLoop loop : agentLoops)
         {
             if (loop.firstError() != null)
             {
@@ -498,14 +490,7 @@ public final class Kernel implements AutoCloseable
     public List<Thread> agentThreads()
     {
         final List<Thread> threads = new ArrayList<>();
-        for (final AgentLoop l : serverLoops)
-        {
-            if (l.thread() != null)
-            {
-                threads.add(l.thread());
-            }
-        }
-        for (final AgentLoop l : moverLoops)
+        for (final AgentLoop l : agentLoops)
         {
             if (l.thread() != null)
             {
