@@ -41,40 +41,6 @@ public final class MachineCosts
      * @param calibrationLineRttNs the line round trip on that pair.
      * @param ringRtt              ring round trip of a batch on that pair, by batch (at least one).
      * @param localBatch           a whole batch through Ferry's INLINE path on one thread, by batch (at least one).
-     * @param handler              the handler's cost.
-     * @param wakeRtt              park/unpark round trip.
-     * @param queueRtt             blocking-queue round trip.
-     * @param spinWait             one onSpinWait.
-     * @param yield                one yield.
-     * @param park                 real parkNanos durations by requested ns.
-     */
-    public MachineCosts(
-        final LineLatency lines,
-        final int calibrationA,
-        final int calibrationB,
-        final double calibrationLineRttNs,
-        final Map<Integer, Stats> ringRtt,
-        final Map<Integer, Stats> localBatch,
-        final Stats handler,
-        final Stats wakeRtt,
-        final Stats queueRtt,
-        final Stats spinWait,
-        final Stats yield,
-        final Map<Long, Stats> park)
-    {
-        this(lines, calibrationA, calibrationB, calibrationLineRttNs, ringRtt, localBatch, Map.of(), handler, wakeRtt,
-            queueRtt, spinWait, yield, park);
-    }
-
-    /**
-     * Costs from figures already known, with the client's staging measured apart.
-     *
-     * @param lines                line round trips between CPUs.
-     * @param calibrationA         one CPU of the pair the ring was measured on.
-     * @param calibrationB         the other.
-     * @param calibrationLineRttNs the line round trip on that pair.
-     * @param ringRtt              ring round trip of a batch on that pair, by batch (at least one).
-     * @param localBatch           a whole batch through Ferry's INLINE path on one thread, by batch (at least one).
      * @param staging              the client's staging of a whole batch (its submits, before the flush), by batch;
      *                             empty when not measured (the model then charges none).
      * @param handler              the handler's cost.

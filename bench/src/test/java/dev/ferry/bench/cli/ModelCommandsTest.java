@@ -52,7 +52,7 @@ final class ModelCommandsTest
     {
         final MachineCosts costs = new MachineCosts((a, b) -> a == b ? 0 : 140, 0, 1, 140,
             Map.of(1, Stats.exactly(300), 32, Stats.exactly(1900)),
-            Map.of(1, Stats.exactly(10), 32, Stats.exactly(320)), Stats.exactly(10), Stats.exactly(58_000),
+            Map.of(1, Stats.exactly(10), 32, Stats.exactly(320)), Map.of(), Stats.exactly(10), Stats.exactly(58_000),
             Stats.exactly(60_000), Stats.exactly(11), Stats.exactly(400), Map.of(1_000L, Stats.exactly(70_000)));
         final CostModel model = new CostModel(costs);
         final List<ModelCommand.Row> rows = List.of(
