@@ -32,7 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Ring payloads carry no checksum, so a byte flipped inside a payload can reach the caller; only records' structure
  * (lengths, types, ids, positions) is checked.
  */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
+// In a separate thread, so that a call that never completes fails the test at the timeout instead of spinning on
+// (a same-thread timeout only interrupts, and an idle strategy's park ignores that).
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 final class IpcFuzzTest
 {
     private static final IpcClient[] CLIENTS = new IpcClient[2];
