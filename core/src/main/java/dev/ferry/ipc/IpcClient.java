@@ -97,6 +97,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final int[] fifoHead;
     private final int[] fifoCount;
     private final long[] serverEpochs;
+    // MOVER mode, per service: a server ring position past every call this client had sent (submission ring
+    // position moverMarkSent) when the mover had forwarded them all, or -1.
+    private final long[] moverMarks;
+    private final long[] moverMarkSent;
     private long ownEpoch;
 
     private long nextId;
@@ -180,13 +184,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             new UnsafeBuffer(header, (int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER)) : null;
         this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
         this.serverEpochs = new long[layout.maxServices];
+        this.moverMarks = new long[layout.maxServices];
+        this.moverMarkSent = new long[layout.maxServices];
+        java.util.Arrays.fill(moverMarks, -1);
         for (int s = 0; s < layout.maxServices; s++)
         {
-            if (!moverMode)
-            {
-                serverRings[s] = new ManyToOneRingBuffer(new UnsafeBuffer(
-                    header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER));
-            }
+            // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
+            serverRings[s] = new ManyToOneRingBuffer(new UnsafeBuffer(
+                header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER));
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         }
         this.state = new byte[maxInFlight];
@@ -399,10 +404,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             // liveness checks fail it like any lost call.
             corruptRecords++;
         }
-        if (!moverMode)
-        {
-            sentPositions[slot] = ring.producerPosition();
-        }
+        sentPositions[slot] = ring.producerPosition();
         state[slot] = IN_FLIGHT;
         serverGenerations[slot] = serverGeneration;
         final int at = wrap(fifoHead[service] + fifoCount[service]++);
@@ -734,9 +736,16 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             else
             {
                 failOlderGenerations(s, serverGen);
-                if (!moverMode && fifoCount[s] > 0)
+                if (fifoCount[s] > 0)
                 {
-                    failPassedUnanswered(s);
+                    if (moverMode)
+                    {
+                        failMovedUnanswered(s);
+                    }
+                    else
+                    {
+                        failPassedUnanswered(s);
+                    }
                 }
             }
         }
@@ -752,13 +761,51 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     {
         final long consumed = serverRings[service].consumerPosition();
         cqReader.readAcrossWrap(this, maxInFlight);
+        failLostBefore(service, consumed);
+    }
+
+    /**
+     * MOVER mode's {@link #failPassedUnanswered}. The mover advances the submission ring's consumer position only
+     * after publishing what it read into the servers' rings (or answering it itself), so once that position reaches
+     * this client's producer position, every call sent so far is in a server's ring or answered. Mark then the
+     * server's producer position; once the server's consumer position passes the mark, the replies to all of those
+     * calls are in the completion ring, or were lost (a corrupt record met on the way, a record of a type the
+     * server could not take, a reply that found the ring full). Drain the ring and fail what is left.
+     */
+    private void failMovedUnanswered(final int service)
+    {
+        final long mark = moverMarks[service];
+        if (mark >= 0 && serverRings[service].consumerPosition() >= mark)
+        {
+            final long sentBefore = moverMarkSent[service];
+            moverMarks[service] = -1;
+            cqReader.readAcrossWrap(this, maxInFlight);
+            failLostBefore(service, sentBefore);
+        }
+        if (moverMarks[service] < 0)
+        {
+            final long sent = sq.producerPosition();
+            if (sq.consumerPosition() == sent)
+            {
+                moverMarkSent[service] = sent;
+                moverMarks[service] = serverRings[service].producerPosition();
+            }
+        }
+    }
+
+    /**
+     * Fails the latest call in flight to {@code service} that was sent at or before {@code position}, and (since a
+     * server answers each client in order) the ones before it.
+     */
+    private void failLostBefore(final int service, final long position)
+    {
         int lost = -1;
         final int count = fifoCount[service];
         for (int i = 0; i < count; i++)
         {
             final int at = wrap(fifoHead[service] + i);
             final int s = fifoSlots[service][at];
-            if (state[s] == IN_FLIGHT && callIds[s] == fifoIds[service][at] && sentPositions[s] <= consumed)
+            if (state[s] == IN_FLIGHT && callIds[s] == fifoIds[service][at] && sentPositions[s] <= position)
             {
                 lost = s;
             }
@@ -1026,10 +1073,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             b.append(" fifo[").append(s).append("]=").append(fifoCount[s]);
-            if (!moverMode)
+            b.append(" consumed=").append(serverRings[s].consumerPosition()).append(" produced=")
+                .append(serverRings[s].producerPosition());
+            if (moverMode)
             {
-                b.append(" consumed=").append(serverRings[s].consumerPosition()).append(" produced=")
-                    .append(serverRings[s].producerPosition());
+                b.append(" mark=").append(moverMarks[s]);
             }
         }
         for (int i = 0; i < maxInFlight; i++)

@@ -1,0 +1,110 @@
+package dev.ferry.ipc;
+
+import dev.ferry.Completion;
+import dev.ferry.Mode;
+import dev.ferry.Status;
+import org.agrona.BitUtil;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.RecordDescriptor;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A request that vanishes inside a server's ring without any sign of corruption (its record's type overwritten, so
+ * the server skips it as a record not meant for it) still gets exactly one completion: FAILED, once the server has
+ * read past it. It is the last call in flight, so no later reply shows it missing: the client has to notice that
+ * the server read past it (in MOVER mode, after the mover had forwarded everything the client sent).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+final class IpcLostCallTest
+{
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"DIRECT", "MOVER"})
+    void aRequestSkippedByTheServerFailsInsteadOfHanging(final Mode mode) throws Exception
+    {
+        final Path dir = tmp.resolve("ferry-lost");
+        final CountDownLatch inHandler = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(mode).maxInFlight(8).slotBytes(64)
+            .timeouts(IpcTimeouts.of(Duration.ofMillis(500))).build().start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
+             {
+                 if (msg.getInt(0) == 1)
+                 {
+                     inHandler.countDown();
+                     try
+                     {
+                         release.await();
+                     }
+                     catch (final InterruptedException ex)
+                     {
+                         Thread.currentThread().interrupt();
+                     }
+                 }
+                 return len;
+             }).start();
+             IpcMapping view = IpcMapping.open(dir))
+        {
+            final IpcClient client = IpcClient.attach(dir, new BackoffIdleStrategy());
+            final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
+            req.putInt(0, 1);
+            final long first = client.submit(0, req, 0, 8);
+            req.putInt(0, 2);
+            final long second = client.submit(0, req, 0, 8);
+            assertEquals(2, client.flush());
+            assertTrue(inHandler.await(10, TimeUnit.SECONDS), "the server never ran the first call");
+
+            // The server is inside the first call's handler, its ring's consumer position still at that record. The
+            // second record follows it: once it is in the ring, give it a type no server takes.
+            final IpcLayout layout = view.layout;
+            final UnsafeBuffer ring = new UnsafeBuffer(
+                view.buffer, (int)layout.requestRingOffset(0), layout.requestRingBytes + IpcLayout.TRAILER);
+            final int capacity = layout.requestRingBytes;
+            final long head = ring.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
+            final int recordBytes = BitUtil.align(
+                RecordDescriptor.HEADER_LENGTH + IpcLayout.MSG_HEADER + 8, RecordDescriptor.ALIGNMENT);
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            final int secondIndex = (int)((head + recordBytes) & (capacity - 1));
+            while (ring.getIntVolatile(RecordDescriptor.lengthOffset(secondIndex)) <= 0)
+            {
+                assertTrue(System.nanoTime() < deadline, "the second call never reached the server's ring");
+                Thread.onSpinWait();
+            }
+            assertEquals(second, ring.getLong(RecordDescriptor.encodedMsgOffset(secondIndex)
+                + IpcLayout.CALL_ID_OFFSET), "the second record is not where expected");
+            ring.putIntVolatile(RecordDescriptor.typeOffset(secondIndex), 77);
+            release.countDown();
+
+            final Map<Long, Status> outcomes = new HashMap<>();
+            final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (outcomes.size() < 2 && System.nanoTime() < until)
+            {
+                client.poll((Completion c) -> outcomes.put(c.id(), c.status()), 8);
+                Thread.onSpinWait();
+            }
+            assertEquals(2, outcomes.size(), () -> "a call never completed: " + outcomes + "; client "
+                + client.debugState());
+            assertEquals(Status.OK, outcomes.get(first));
+            assertEquals(Status.FAILED, outcomes.get(second), "the skipped call");
+            assertTrue(client.corruptRecords() > 0, "the loss was not counted");
+            client.close();
+        }
+    }
+}
