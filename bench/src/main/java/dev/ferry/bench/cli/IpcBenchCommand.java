@@ -31,7 +31,8 @@ public final class IpcBenchCommand implements Callable<Integer>
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--json", description = "Print a JSON array of {transport, msgBytes, rttP50Ns, rttP99Ns, msgsPerSec}.")
+    @Option(names = "--json", description = "Print a JSON array of {transport, msgBytes, rttP50Ns, rttP99Ns, msgsPerSec, "
+        + "lineRttNs, sameState}.")
     private boolean json;
 
     @Option(names = "--round-trips", defaultValue = "200000", description = "Measured round trips. Default: ${DEFAULT-VALUE}")
@@ -76,8 +77,9 @@ public final class IpcBenchCommand implements Callable<Integer>
         }
         else
         {
-            out.printf("%-24s %8s %12s %12s %14s %12s%n", "transport", "msgBytes", "rtt p50 ns", "rtt p99 ns",
-                "msgs/s", "p50 ratio");
+            out.printf("%-24s %8s %12s %12s %14s %12s %12s%n", "transport", "msgBytes", "rtt p50 ns", "rtt p99 ns",
+                "msgs/s", "p50 ratio", "line rtt ns");
+            boolean mixed = false;
             for (final IpcBench.Result r : results)
             {
                 final IpcBench.Result reference = results.stream()
@@ -85,11 +87,21 @@ public final class IpcBenchCommand implements Callable<Integer>
                     .findFirst().orElse(null);
                 final String ratio = reference == null || reference.rttP50Ns() == 0 ? "-"
                     : String.format("%.2fx", (double)r.rttP50Ns() / reference.rttP50Ns());
-                out.printf("%-24s %8d %12d %12d %14d %12s%n", r.transport(), r.msgBytes(), r.rttP50Ns(),
-                    r.rttP99Ns(), r.msgsPerSec(), ratio);
+                final String line = r.lineRttNs() == IpcBench.NOT_PROBED ? "-"
+                    : r.lineRttNs() == IpcBench.STATE_CHANGED ? "changed" : Long.toString(r.lineRttNs());
+                mixed |= !r.sameState();
+                out.printf("%-24s %8d %12d %12d %14d %12s %12s%n", r.transport() + (r.sameState() ? "" : " *"),
+                    r.msgBytes(), r.rttP50Ns(), r.rttP99Ns(), r.msgsPerSec(), ratio, line);
             }
             out.println("p50 ratio: this transport's median round trip over Ferry shared memory's, same size, same run"
                 + (repeats > 1 ? "; every figure the median of " + repeats + " rounds" : ""));
+            out.println("line rtt: a two-thread cache-line round trip probed before and after each measurement, the "
+                + "machine's state; each row keeps its rounds probed within 20% of the state most of the run was in");
+            if (mixed)
+            {
+                out.println("* no round of this row was measured in that state (the machine changed speed): do not "
+                    + "compare it with the other rows; run again");
+            }
         }
         out.flush();
         return 0;

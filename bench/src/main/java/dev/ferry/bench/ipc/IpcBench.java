@@ -1,7 +1,10 @@
 package dev.ferry.bench.ipc;
 
 import dev.ferry.Mode;
+import dev.ferry.affinity.model.ProbeOptions;
+import dev.ferry.affinity.model.Probes;
 import dev.ferry.affinity.model.Stats;
+import dev.ferry.affinity.pin.Pinning;
 import dev.ferry.ipc.IpcKernel;
 import io.aeron.driver.MediaDriver;
 import org.HdrHistogram.Histogram;
@@ -45,8 +48,15 @@ public final class IpcBench
      * @param rttP50Ns   median round trip.
      * @param rttP99Ns   99th percentile round trip.
      * @param msgsPerSec echoed messages per second with a window in flight.
+     * @param lineRttNs  a two-thread cache-line round trip probed just before and just after the measurement (the
+     *                   machine's state then): {@link #NOT_PROBED}, {@link #STATE_CHANGED} when the two probes
+     *                   differ by more than 20%, else the larger; for a row, the median of its rounds'.
+     * @param sameState  for a row: its figures come from rounds probed within 20% of the run's median probe, so
+     *                   rows that both have it were measured in one state of the machine and compare like for like.
      */
-    public record Result(String transport, int msgBytes, long rttP50Ns, long rttP99Ns, long msgsPerSec)
+    public record Result(
+        String transport, int msgBytes, long rttP50Ns, long rttP99Ns, long msgsPerSec, long lineRttNs,
+        boolean sameState)
     {
         /**
          * @return this result as a JSON object.
@@ -54,15 +64,27 @@ public final class IpcBench
         public String toJson()
         {
             return "{\"transport\":\"" + transport + "\",\"msgBytes\":" + msgBytes + ",\"rttP50Ns\":" + rttP50Ns
-                + ",\"rttP99Ns\":" + rttP99Ns + ",\"msgsPerSec\":" + msgsPerSec + "}";
+                + ",\"rttP99Ns\":" + rttP99Ns + ",\"msgsPerSec\":" + msgsPerSec + ",\"lineRttNs\":" + lineRttNs
+                + ",\"sameState\":" + sameState + "}";
         }
     }
+
+    /** {@link Result#lineRttNs()} when the machine could not be probed (fewer than two CPUs to pin to). */
+    public static final long NOT_PROBED = 0;
+    /** {@link Result#lineRttNs()} of a round whose probes before and after differ by more than 20%. */
+    public static final long STATE_CHANGED = -1;
+    /** Probes within this fraction of each other, or of the run's median, count as one state of the machine. */
+    static final double SAME_STATE = 0.2;
 
     private final int warmup;
     private final int roundTrips;
     private final int throughputMessages;
     private final int window;
     private final Consumer<String> log;
+    private final int[] probeCpus;
+
+    /** Short: a probe runs before and after every measurement (about 0.1 s each). */
+    private static final ProbeOptions PROBE = new ProbeOptions(2, 51, 1_000);
 
     /**
      * @param warmup             round trips before measuring, per transport and size.
@@ -80,6 +102,16 @@ public final class IpcBench
         this.throughputMessages = throughputMessages;
         this.window = window;
         this.log = log;
+        int[] cpus = null;
+        if (Pinning.isAvailable())
+        {
+            final int[] allowed = Pinning.currentAffinity().toArray();
+            if (allowed.length >= 2)
+            {
+                cpus = new int[] {allowed[allowed.length - 2], allowed[allowed.length - 1]};
+            }
+        }
+        this.probeCpus = cpus;
     }
 
     /**
@@ -99,7 +131,9 @@ public final class IpcBench
      * Measures the transports at the sizes in {@code repeats} rounds, every transport once per round, and reports
      * for each transport and size the median of its rounds (each figure on its own). The transports are measured
      * one after the other, so a machine that changes speed in the middle of a round (this project's VM switches
-     * between a fast and a slow state) skews that round's comparison; across rounds the median outvotes it.
+     * between a fast and a slow state) would skew a comparison: a cache-line round trip probed before and after each
+     * measurement tells the states apart, and each row keeps the rounds measured in the state most of the run was
+     * measured in (see {@link #summarise}).
      *
      * @param transports names from {@link #TRANSPORTS}.
      * @param sizes      message sizes in bytes, at most 1024.
@@ -130,30 +164,135 @@ public final class IpcBench
                 {
                     log.accept("measuring " + transport + " at " + size + " B" + (repeats > 1 ? ", round " + r + " of "
                         + repeats : "") + " ...");
-                    rounds.computeIfAbsent(transport + "/" + size, k -> new ArrayList<>()).add(measure(transport, size));
+                    final long before = probe();
+                    final Result m = measure(transport, size);
+                    final long after = probe();
+                    final long line = before == NOT_PROBED ? NOT_PROBED
+                        : Math.abs(after - before) > SAME_STATE * Math.min(after, before) ? STATE_CHANGED
+                        : Math.max(before, after);
+                    rounds.computeIfAbsent(transport + "/" + size, k -> new ArrayList<>()).add(new Result(
+                        m.transport(), m.msgBytes(), m.rttP50Ns(), m.rttP99Ns(), m.msgsPerSec(), line, true));
                 }
             }
         }
-        final List<Result> results = new ArrayList<>();
+        final List<List<Result>> rows = new ArrayList<>();
         for (final int size : sizes)
         {
             for (final String transport : transports)
             {
-                results.add(median(rounds.get(transport + "/" + size)));
+                rows.add(rounds.get(transport + "/" + size));
             }
+        }
+        return summarise(rows);
+    }
+
+    /**
+     * One result per row (a transport at a size) from its rounds. Where the machine was probed, a row's figures are
+     * the medians of its rounds probed within 20% of the run's median probe (the state most of the run was measured
+     * in), and {@link Result#sameState()} says so; a row with no such round takes the median of all its rounds and
+     * is marked as not comparable. Unprobed rows take the median of all their rounds.
+     *
+     * @param rows each row's rounds.
+     * @return one result per row, in order.
+     */
+    static List<Result> summarise(final List<List<Result>> rows)
+    {
+        final double typical = typicalProbe(rows);
+        final List<Result> results = new ArrayList<>();
+        for (final List<Result> row : rows)
+        {
+            if (typical == 0)
+            {
+                results.add(median(row, true));
+                continue;
+            }
+            final List<Result> inState = row.stream()
+                .filter(r -> r.lineRttNs() > 0 && Math.abs(r.lineRttNs() - typical) <= SAME_STATE * typical)
+                .toList();
+            results.add(inState.isEmpty() ? median(row, false) : median(inState, true));
         }
         return results;
     }
 
     /**
-     * @param rounds one transport's results at one size.
+     * The state most of the run was measured in: of the clusters of probes within 20% of one probe, the one that
+     * covers the most rows, then the one with the most probes; its median. (The probes of a machine that switches
+     * between two states are bimodal: their overall median can lie between the two and match neither.)
+     *
+     * @param rows each row's rounds.
+     * @return the typical probe in ns, 0 when nothing was probed.
+     */
+    static double typicalProbe(final List<List<Result>> rows)
+    {
+        double best = 0;
+        int bestRows = 0;
+        int bestCount = 0;
+        for (final List<Result> row : rows)
+        {
+            for (final Result candidate : row)
+            {
+                final long centre = candidate.lineRttNs();
+                if (centre <= 0)
+                {
+                    continue;
+                }
+                int covered = 0;
+                int count = 0;
+                final List<Double> members = new ArrayList<>();
+                for (final List<Result> other : rows)
+                {
+                    boolean in = false;
+                    for (final Result r : other)
+                    {
+                        if (r.lineRttNs() > 0 && Math.abs(r.lineRttNs() - centre) <= SAME_STATE * centre)
+                        {
+                            in = true;
+                            count++;
+                            members.add((double)r.lineRttNs());
+                        }
+                    }
+                    covered += in ? 1 : 0;
+                }
+                if (covered > bestRows || (covered == bestRows && count > bestCount))
+                {
+                    bestRows = covered;
+                    bestCount = count;
+                    best = Stats.of(members.stream().mapToDouble(Double::doubleValue).toArray()).median();
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * @param rounds    one transport's results at one size.
+     * @param sameState what the result says of its state.
      * @return their medians, each figure taken on its own.
      */
-    static Result median(final List<Result> rounds)
+    static Result median(final List<Result> rounds, final boolean sameState)
     {
         final Result first = rounds.get(0);
+        final double[] probes = rounds.stream().mapToLong(Result::lineRttNs).filter(v -> v > 0).asDoubleStream()
+            .toArray();
+        final long probe = probes.length > 0 ? (long)Stats.of(probes).median()
+            : rounds.stream().anyMatch(r -> r.lineRttNs() == STATE_CHANGED) ? STATE_CHANGED : NOT_PROBED;
         return new Result(first.transport(), first.msgBytes(), median(rounds, Result::rttP50Ns),
-            median(rounds, Result::rttP99Ns), median(rounds, Result::msgsPerSec));
+            median(rounds, Result::rttP99Ns), median(rounds, Result::msgsPerSec), probe, sameState);
+    }
+
+    /**
+     * The machine's state: a cache-line round trip between two threads pinned to two CPUs, the same probe the
+     * {@code model} command uses, run while no peer spins.
+     *
+     * @return the round trip in ns, or {@link #NOT_PROBED}.
+     */
+    private long probe()
+    {
+        if (probeCpus == null)
+        {
+            return NOT_PROBED;
+        }
+        return Math.max(1, (long)Probes.pingPong(probeCpus[0], probeCpus[1], PROBE).median());
     }
 
     private static long median(final List<Result> rounds, final ToLongFunction<Result> f)
@@ -212,7 +351,7 @@ public final class IpcBench
             pingPong(t, roundTrips, histogram);
             final long perSec = throughput(t);
             return new Result(transport, size, histogram.getValueAtPercentile(50),
-                histogram.getValueAtPercentile(99), perSec);
+                histogram.getValueAtPercentile(99), perSec, NOT_PROBED, true);
         }
         finally
         {
