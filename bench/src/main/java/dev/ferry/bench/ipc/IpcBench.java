@@ -1,10 +1,8 @@
 package dev.ferry.bench.ipc;
 
 import dev.ferry.Mode;
-import dev.ferry.affinity.model.ProbeOptions;
-import dev.ferry.affinity.model.Probes;
+import dev.ferry.affinity.model.MachineState;
 import dev.ferry.affinity.model.Stats;
-import dev.ferry.affinity.pin.Pinning;
 import dev.ferry.ipc.IpcKernel;
 import io.aeron.driver.MediaDriver;
 import org.HdrHistogram.Histogram;
@@ -48,11 +46,11 @@ public final class IpcBench
      * @param rttP50Ns   median round trip.
      * @param rttP99Ns   99th percentile round trip.
      * @param msgsPerSec echoed messages per second with a window in flight.
-     * @param lineRttNs  a two-thread cache-line round trip probed just before and just after the measurement (the
-     *                   machine's state then): {@link #NOT_PROBED}, {@link #STATE_CHANGED} when the two probes
-     *                   differ by more than 20%, else the larger; for a row, the median of its rounds'.
-     * @param sameState  for a row: its figures come from rounds probed within 20% of the run's median probe, so
-     *                   rows that both have it were measured in one state of the machine and compare like for like.
+     * @param lineRttNs  the machine's state during the measurement ({@link MachineState#across} of the probes just
+     *                   before and just after it): {@link #NOT_PROBED}, {@link #STATE_CHANGED}, or the line round
+     *                   trip in ns; for a row, the median of its rounds'.
+     * @param sameState  for a row: its figures come from rounds probed in the state most of the run was measured in
+     *                   ({@link #typicalProbe}), so rows that both have it compare like for like.
      */
     public record Result(
         String transport, int msgBytes, long rttP50Ns, long rttP99Ns, long msgsPerSec, long lineRttNs,
@@ -70,21 +68,17 @@ public final class IpcBench
     }
 
     /** {@link Result#lineRttNs()} when the machine could not be probed (fewer than two CPUs to pin to). */
-    public static final long NOT_PROBED = 0;
+    public static final long NOT_PROBED = MachineState.NOT_PROBED;
     /** {@link Result#lineRttNs()} of a round whose probes before and after differ by more than 20%. */
-    public static final long STATE_CHANGED = -1;
-    /** Probes within this fraction of each other, or of the run's median, count as one state of the machine. */
-    static final double SAME_STATE = 0.2;
+    public static final long STATE_CHANGED = MachineState.CHANGED;
+    /** Probes within this fraction of the run's usual one count as its state. */
+    static final double SAME_STATE = MachineState.TOLERANCE;
 
     private final int warmup;
     private final int roundTrips;
     private final int throughputMessages;
     private final int window;
     private final Consumer<String> log;
-    private final int[] probeCpus;
-
-    /** Short: a probe runs before and after every measurement (about 0.1 s each). */
-    private static final ProbeOptions PROBE = new ProbeOptions(2, 51, 1_000);
 
     /**
      * @param warmup             round trips before measuring, per transport and size.
@@ -102,16 +96,6 @@ public final class IpcBench
         this.throughputMessages = throughputMessages;
         this.window = window;
         this.log = log;
-        int[] cpus = null;
-        if (Pinning.isAvailable())
-        {
-            final int[] allowed = Pinning.currentAffinity().toArray();
-            if (allowed.length >= 2)
-            {
-                cpus = new int[] {allowed[allowed.length - 2], allowed[allowed.length - 1]};
-            }
-        }
-        this.probeCpus = cpus;
     }
 
     /**
@@ -164,12 +148,9 @@ public final class IpcBench
                 {
                     log.accept("measuring " + transport + " at " + size + " B" + (repeats > 1 ? ", round " + r + " of "
                         + repeats : "") + " ...");
-                    final long before = probe();
+                    final long before = MachineState.probe();
                     final Result m = measure(transport, size);
-                    final long after = probe();
-                    final long line = before == NOT_PROBED ? NOT_PROBED
-                        : Math.abs(after - before) > SAME_STATE * Math.min(after, before) ? STATE_CHANGED
-                        : Math.max(before, after);
+                    final long line = MachineState.across(before, MachineState.probe());
                     rounds.computeIfAbsent(transport + "/" + size, k -> new ArrayList<>()).add(new Result(
                         m.transport(), m.msgBytes(), m.rttP50Ns(), m.rttP99Ns(), m.msgsPerSec(), line, true));
                 }
@@ -188,7 +169,7 @@ public final class IpcBench
 
     /**
      * One result per row (a transport at a size) from its rounds. Where the machine was probed, a row's figures are
-     * the medians of its rounds probed within 20% of the run's median probe (the state most of the run was measured
+     * the medians of its rounds probed within 20% of {@link #typicalProbe} (the state most of the run was measured
      * in), and {@link Result#sameState()} says so; a row with no such round takes the median of all its rounds and
      * is marked as not comparable. Unprobed rows take the median of all their rounds.
      *
@@ -278,21 +259,6 @@ public final class IpcBench
             : rounds.stream().anyMatch(r -> r.lineRttNs() == STATE_CHANGED) ? STATE_CHANGED : NOT_PROBED;
         return new Result(first.transport(), first.msgBytes(), median(rounds, Result::rttP50Ns),
             median(rounds, Result::rttP99Ns), median(rounds, Result::msgsPerSec), probe, sameState);
-    }
-
-    /**
-     * The machine's state: a cache-line round trip between two threads pinned to two CPUs, the same probe the
-     * {@code model} command uses, run while no peer spins.
-     *
-     * @return the round trip in ns, or {@link #NOT_PROBED}.
-     */
-    private long probe()
-    {
-        if (probeCpus == null)
-        {
-            return NOT_PROBED;
-        }
-        return Math.max(1, (long)Probes.pingPong(probeCpus[0], probeCpus[1], PROBE).median());
     }
 
     private static long median(final List<Result> rounds, final ToLongFunction<Result> f)

@@ -4,6 +4,7 @@ import dev.ferry.Client;
 import dev.ferry.Handler;
 import dev.ferry.Kernel;
 import dev.ferry.Mode;
+import dev.ferry.affinity.model.MachineState;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -96,7 +97,7 @@ public final class ModeProbe
                 rtt.getValueAtPercentile(50), rtt.getValueAtPercentile(99), rtt.getValueAtPercentile(99.9),
                 calls * 1e9 / elapsed,
                 callerCpu + serverCpu + moverCpu, callerCpu, serverCpu, moverCpu,
-                (vol + invol) / n, vol / n, invol / n);
+                (vol + invol) / n, vol / n, invol / n, MachineState.NOT_PROBED);
         }
     }
 

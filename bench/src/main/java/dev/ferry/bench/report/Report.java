@@ -1,5 +1,7 @@
 package dev.ferry.bench.report;
 
+import dev.ferry.affinity.model.MachineState;
+
 import java.util.List;
 
 /**
@@ -43,6 +45,9 @@ public record Report(
      * @param ctxSwitchesPerCall     voluntary and involuntary context switches of all roles per call.
      * @param voluntaryPerCall       voluntary switches (blocking, yielding) of all roles per call.
      * @param involuntaryPerCall     involuntary switches (preemption) of all roles per call.
+     * @param lineRttNs              the machine's state while measured: a cache-line round trip probed before and
+     *                               after ({@link MachineState#across}), {@link MachineState#NOT_PROBED} or
+     *                               {@link MachineState#CHANGED}.
      */
     public record ModeResult(
         String mode,
@@ -57,8 +62,19 @@ public record Report(
         double moverCpuNsPerCall,
         double ctxSwitchesPerCall,
         double voluntaryPerCall,
-        double involuntaryPerCall)
+        double involuntaryPerCall,
+        long lineRttNs)
     {
+        /**
+         * @param state the machine's state during the measurement, from {@link MachineState#across}.
+         * @return this result with that state.
+         */
+        public ModeResult withLineRttNs(final long state)
+        {
+            return new ModeResult(mode, calls, rttP50Ns, rttP99Ns, rttP999Ns, callsPerSec, cpuNsPerCall,
+                callerCpuNsPerCall, serverCpuNsPerCall, moverCpuNsPerCall, ctxSwitchesPerCall, voluntaryPerCall,
+                involuntaryPerCall, state);
+        }
     }
 
     /**

@@ -36,6 +36,7 @@ public final class ReportFiles
                 .name("ctxSwitchesPerCall").value(m.ctxSwitchesPerCall())
                 .name("voluntaryCtxSwitchesPerCall").value(m.voluntaryPerCall())
                 .name("involuntaryCtxSwitchesPerCall").value(m.involuntaryPerCall())
+                .name("lineRttNs").value(m.lineRttNs())
                 .endObject();
         }
         j.endArray();
@@ -88,18 +89,20 @@ public final class ReportFiles
 
     private static void modesTable(final StringBuilder b, final Report r)
     {
-        b.append(String.format(Locale.ROOT, "| %-8s | %10s | %10s | %10s | %10s | %11s | %11s | %11s | %10s |%n",
+        b.append(String.format(Locale.ROOT,
+            "| %-8s | %10s | %10s | %10s | %10s | %11s | %11s | %11s | %10s | %10s |%n",
             "mode", "rtt p50", "rtt p99", "rtt p99.9", "calls/s", "cpu caller", "cpu server", "cpu mover",
-            "ctx sw"));
+            "ctx sw", "line rtt"));
         b.append("|----------|-----------:|-----------:|-----------:|-----------:|------------:|------------:|"
-            + "------------:|-----------:|\n");
+            + "------------:|-----------:|-----------:|\n");
         for (final Report.ModeResult m : r.modes())
         {
-            b.append(String.format(Locale.ROOT, "| %-8s | %10s | %10s | %10s | %10s | %11s | %11s | %11s | %10.3f |%n",
+            b.append(String.format(Locale.ROOT,
+                "| %-8s | %10s | %10s | %10s | %10s | %11s | %11s | %11s | %10.3f | %10s |%n",
                 m.mode(), ReportRunner.ns(m.rttP50Ns()), ReportRunner.ns(m.rttP99Ns()),
                 ReportRunner.ns(m.rttP999Ns()), ReportRunner.count(m.callsPerSec()),
                 ReportRunner.ns(m.callerCpuNsPerCall()), ReportRunner.ns(m.serverCpuNsPerCall()),
-                ReportRunner.ns(m.moverCpuNsPerCall()), m.ctxSwitchesPerCall()));
+                ReportRunner.ns(m.moverCpuNsPerCall()), m.ctxSwitchesPerCall(), ReportRunner.state(m.lineRttNs())));
         }
     }
 

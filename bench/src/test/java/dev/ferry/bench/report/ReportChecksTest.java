@@ -17,7 +17,7 @@ final class ReportChecksTest
 {
     private static Report.ModeResult mode(final String name, final long p50)
     {
-        return new Report.ModeResult(name, 100, p50, 2 * p50, 3 * p50, 1e9 / p50, 1, 1, 0, 0, 0, 0, 0);
+        return new Report.ModeResult(name, 100, p50, 2 * p50, 3 * p50, 1e9 / p50, 1, 1, 0, 0, 0, 0, 0, 0);
     }
 
     private static Report.IdlePoint idle(final String s, final double load, final long p99, final double cpu)
@@ -44,6 +44,27 @@ final class ReportChecksTest
                 idle("agrona-backoff", 0.5, 60_000, 0.6)));
         assertEquals(Map.of("direct-vs-blocking", true, "mover-batching", true, "adaptive-vs-backoff", true,
             "adaptive-low-load-cpu", true), verdicts(checks));
+    }
+
+    @Test
+    void directAgainstBlockingHoldsOnlyWhenBothRanInOneStateOfTheMachine()
+    {
+        final List<Report.BatchPoint> none = List.of();
+        final List<Report.IdlePoint> noIdle = List.of();
+        // DIRECT measured in a fast spell (line round trip 100 ns), BLOCKING in the slow state: 60x, but not a
+        // comparison.
+        final Report.Check mixed = ReportRunner.checks(List.of(mode("DIRECT", 400).withLineRttNs(100),
+            mode("BLOCKING", 24_000).withLineRttNs(600)), none, noIdle).get(0);
+        assertFalse(mixed.passed(), mixed.measured());
+        assertTrue(mixed.measured().contains("changed speed"), mixed.measured());
+        final Report.Check changing = ReportRunner.checks(List.of(mode("DIRECT", 400).withLineRttNs(-1),
+            mode("BLOCKING", 24_000).withLineRttNs(600)), none, noIdle).get(0);
+        assertFalse(changing.passed(), changing.measured());
+        final Report.Check same = ReportRunner.checks(List.of(mode("DIRECT", 400).withLineRttNs(560),
+            mode("BLOCKING", 24_000).withLineRttNs(600)), none, noIdle).get(0);
+        assertTrue(same.passed(), same.measured());
+        assertTrue(same.measured().contains("line round trip 560 ns while DIRECT ran, 600 ns while BLOCKING ran"),
+            same.measured());
     }
 
     @Test

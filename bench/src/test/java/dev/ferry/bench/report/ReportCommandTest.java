@@ -67,6 +67,7 @@ final class ReportCommandTest
             assertTrue(num(m, "callsPerSec") > 0 && num(m, "calls") > 0, mode + " made calls: " + m);
             assertTrue(num(m, "cpuNsPerCall") > 0, mode + " CPU per call measured: " + m);
             assertTrue(num(m, "ctxSwitchesPerCall") >= 0, mode + " context switches measured: " + m);
+            assertTrue(num(m, "lineRttNs") >= -1, mode + " the machine's state recorded: " + m);
             @SuppressWarnings("unchecked")
             final Map<String, Object> roles = (Map<String, Object>)m.get("cpuNsPerCallByRole");
             final double sum = num(roles, "caller") + num(roles, "server") + num(roles, "mover");
