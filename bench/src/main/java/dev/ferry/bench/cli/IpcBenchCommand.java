@@ -1,5 +1,6 @@
 package dev.ferry.bench.cli;
 
+import dev.ferry.affinity.model.MachineState;
 import dev.ferry.bench.ipc.IpcBench;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -87,8 +88,8 @@ public final class IpcBenchCommand implements Callable<Integer>
                     .findFirst().orElse(null);
                 final String ratio = reference == null || reference.rttP50Ns() == 0 ? "-"
                     : String.format("%.2fx", (double)r.rttP50Ns() / reference.rttP50Ns());
-                final String line = r.lineRttNs() == IpcBench.NOT_PROBED ? "-"
-                    : r.lineRttNs() == IpcBench.STATE_CHANGED ? "changed" : Long.toString(r.lineRttNs());
+                final String line = r.lineRttNs() == MachineState.NOT_PROBED ? "-"
+                    : r.lineRttNs() == MachineState.CHANGED ? "changed" : Long.toString(r.lineRttNs());
                 mixed |= !r.sameState();
                 out.printf("%-24s %8d %12d %12d %14d %12s %12s%n", r.transport() + (r.sameState() ? "" : " *"),
                     r.msgBytes(), r.rttP50Ns(), r.rttP99Ns(), r.msgsPerSec(), ratio, line);

@@ -47,7 +47,7 @@ public final class IpcBench
      * @param rttP99Ns   99th percentile round trip.
      * @param msgsPerSec echoed messages per second with a window in flight.
      * @param lineRttNs  the machine's state during the measurement ({@link MachineState#across} of the probes just
-     *                   before and just after it): {@link #NOT_PROBED}, {@link #STATE_CHANGED}, or the line round
+     *                   before and just after it): {@link MachineState#NOT_PROBED}, {@link MachineState#CHANGED}, or the line round
      *                   trip in ns; for a row, the median of its rounds'.
      * @param sameState  for a row: its figures come from rounds probed in the state most of the run was measured in
      *                   ({@link #typicalProbe}), so rows that both have it compare like for like.
@@ -67,12 +67,6 @@ public final class IpcBench
         }
     }
 
-    /** {@link Result#lineRttNs()} when the machine could not be probed (fewer than two CPUs to pin to). */
-    public static final long NOT_PROBED = MachineState.NOT_PROBED;
-    /** {@link Result#lineRttNs()} of a round whose probes before and after differ by more than 20%. */
-    public static final long STATE_CHANGED = MachineState.CHANGED;
-    /** Probes within this fraction of the run's usual one count as its state. */
-    static final double SAME_STATE = MachineState.TOLERANCE;
 
     private final int warmup;
     private final int roundTrips;
@@ -140,6 +134,8 @@ public final class IpcBench
             }
         }
         final Map<String, List<Result>> rounds = new LinkedHashMap<>();
+        // Each probe closes one measurement and opens the next: nothing runs between them.
+        long probe = MachineState.probe();
         for (int r = 1; r <= repeats; r++)
         {
             for (final int size : sizes)
@@ -148,9 +144,10 @@ public final class IpcBench
                 {
                     log.accept("measuring " + transport + " at " + size + " B" + (repeats > 1 ? ", round " + r + " of "
                         + repeats : "") + " ...");
-                    final long before = MachineState.probe();
                     final Result m = measure(transport, size);
-                    final long line = MachineState.across(before, MachineState.probe());
+                    final long before = probe;
+                    probe = MachineState.probe();
+                    final long line = MachineState.across(before, probe);
                     rounds.computeIfAbsent(transport + "/" + size, k -> new ArrayList<>()).add(new Result(
                         m.transport(), m.msgBytes(), m.rttP50Ns(), m.rttP99Ns(), m.msgsPerSec(), line, true));
                 }
@@ -188,7 +185,7 @@ public final class IpcBench
                 continue;
             }
             final List<Result> inState = row.stream()
-                .filter(r -> r.lineRttNs() > 0 && Math.abs(r.lineRttNs() - typical) <= SAME_STATE * typical)
+                .filter(r -> MachineState.same(r.lineRttNs(), Math.round(typical)))
                 .toList();
             results.add(inState.isEmpty() ? median(row, false) : median(inState, true));
         }
@@ -225,7 +222,7 @@ public final class IpcBench
                     boolean in = false;
                     for (final Result r : other)
                     {
-                        if (r.lineRttNs() > 0 && Math.abs(r.lineRttNs() - centre) <= SAME_STATE * centre)
+                        if (MachineState.same(r.lineRttNs(), centre))
                         {
                             in = true;
                             count++;
@@ -256,7 +253,8 @@ public final class IpcBench
         final double[] probes = rounds.stream().mapToLong(Result::lineRttNs).filter(v -> v > 0).asDoubleStream()
             .toArray();
         final long probe = probes.length > 0 ? (long)Stats.of(probes).median()
-            : rounds.stream().anyMatch(r -> r.lineRttNs() == STATE_CHANGED) ? STATE_CHANGED : NOT_PROBED;
+            : rounds.stream().anyMatch(r -> r.lineRttNs() == MachineState.CHANGED) ? MachineState.CHANGED
+            : MachineState.NOT_PROBED;
         return new Result(first.transport(), first.msgBytes(), median(rounds, Result::rttP50Ns),
             median(rounds, Result::rttP99Ns), median(rounds, Result::msgsPerSec), probe, sameState);
     }
@@ -317,7 +315,7 @@ public final class IpcBench
             pingPong(t, roundTrips, histogram);
             final long perSec = throughput(t);
             return new Result(transport, size, histogram.getValueAtPercentile(50),
-                histogram.getValueAtPercentile(99), perSec, NOT_PROBED, true);
+                histogram.getValueAtPercentile(99), perSec, MachineState.NOT_PROBED, true);
         }
         finally
         {

@@ -84,14 +84,15 @@ public final class ReportRunner
         warnIfBusy();
         final List<Report.ModeResult> modes = new ArrayList<>();
         final long perMode = (long)(budgetNs * 0.20 / MODES.length);
+        long probe = sections.contains("modes") ? MachineState.probe() : MachineState.NOT_PROBED;
         for (final Mode mode : sections.contains("modes") ? MODES : new Mode[0])
         {
-            // Probed around each mode: DIRECT and BLOCKING are compared, and a machine that changed speed between
-            // them (this project's VM does) would decide the comparison.
-            final long before = MachineState.probe();
-            final Report.ModeResult r = ModeProbe.run(mode, perMode / 3, perMode - perMode / 3)
-                .withLineRttNs(MachineState.across(before, MachineState.probe()));
-            modes.add(r);
+            // Probed around each mode (one probe closes a mode and opens the next): DIRECT and BLOCKING are compared,
+            // and a machine that changed speed between them (this project's VM does) would decide the comparison.
+            final long before = probe;
+            final Report.ModeResult r = ModeProbe.run(mode, perMode / 3, perMode - perMode / 3);
+            probe = MachineState.probe();
+            modes.add(r.withLineRttNs(MachineState.across(before, probe)));
             log("mode %-8s p50 %s  p99 %s  p99.9 %s  %s calls/s  cpu %s/call  ctx-switches %.3f/call",
                 r.mode(), ns(r.rttP50Ns()), ns(r.rttP99Ns()), ns(r.rttP999Ns()), count(r.callsPerSec()),
                 ns(r.cpuNsPerCall()), r.ctxSwitchesPerCall());

@@ -1,5 +1,6 @@
 package dev.ferry.bench.ipc;
 
+import dev.ferry.affinity.model.MachineState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -39,7 +40,7 @@ class IpcBenchTest
             List.of(result("tcp", 11_000, 50_000, 150_000, 600), result("tcp", 11_200, 51_000, 140_000, 620),
                 result("tcp", 10_900, 49_000, 160_000, 580)),
             List.of(result("aeron-ipc", 200, 300, 3_000_000, 100), result("aeron-ipc", 210, 320, 3_100_000,
-                IpcBench.STATE_CHANGED), result("aeron-ipc", 205, 310, 3_050_000, 110))));
+                MachineState.CHANGED), result("aeron-ipc", 205, 310, 3_050_000, 110))));
         final IpcBench.Result shm = rows.get(0);
         assertTrue(shm.sameState());
         assertEquals(695, shm.rttP50Ns(), "the two slow-state rounds' median");
@@ -55,7 +56,7 @@ class IpcBenchTest
         // Nothing probed: medians of all rounds, nothing marked.
         final IpcBench.Result unprobed = IpcBench.summarise(List.of(List.of(result("uds", 1, 2, 3, 0)))).get(0);
         assertTrue(unprobed.sameState());
-        assertEquals(IpcBench.NOT_PROBED, unprobed.lineRttNs());
+        assertEquals(MachineState.NOT_PROBED, unprobed.lineRttNs());
     }
 
     private static IpcBench.Result result(
@@ -77,7 +78,7 @@ class IpcBenchTest
         for (final IpcBench.Result r : results)
         {
             assertTrue(r.rttP50Ns() > 0 && r.rttP99Ns() >= r.rttP50Ns() && r.msgsPerSec() > 0, r.toString());
-            assertTrue(r.lineRttNs() != IpcBench.NOT_PROBED || !dev.ferry.affinity.pin.Pinning.isAvailable(),
+            assertTrue(r.lineRttNs() != MachineState.NOT_PROBED || !dev.ferry.affinity.pin.Pinning.isAvailable(),
                 "the machine was not probed: " + r);
         }
         assertThrows(IllegalArgumentException.class,
