@@ -122,14 +122,15 @@ public final class Kernel implements AutoCloseable
         for (int i = 0; i < servers.length; i++)
         {
             final IdleStrategy idle =
-                mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE : newIdleStrategy(servers[i].wakeSignal());
+                mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE
+                    : newIdleStrategy(servers[i].wakeSignal(), false);
             servers[i].counters().idleStrategy(idle);
             serverLoops[i] = new AgentLoop(servers[i], idle);
         }
         moverLoops = new AgentLoop[movers.length];
         for (int i = 0; i < movers.length; i++)
         {
-            final IdleStrategy idle = newIdleStrategy(movers[i].wakeSignal());
+            final IdleStrategy idle = newIdleStrategy(movers[i].wakeSignal(), false);
             movers[i].counters().idleStrategy(idle);
             moverLoops[i] = new AgentLoop(movers[i], idle);
         }
@@ -138,7 +139,7 @@ public final class Kernel implements AutoCloseable
         agentLoops = List.copyOf(loops);
     }
 
-    private IdleStrategy newIdleStrategy(final WakeSignal signal)
+    private IdleStrategy newIdleStrategy(final WakeSignal signal, final boolean awaitsReplies)
     {
         final IdleStrategy idle = idleStrategies.get();
         if (idle == null)
@@ -147,7 +148,7 @@ public final class Kernel implements AutoCloseable
         }
         if (idle instanceof AdaptiveIdleStrategy)
         {
-            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal).awaitsReplies(awaitsReplies);
         }
         return idle;
     }
@@ -220,7 +221,7 @@ public final class Kernel implements AutoCloseable
             final ClientRings rings =
                 new ClientRings(nextClientId++, moverIndex, Thread.currentThread(), clientCapacity, slotBytes);
             final Client client = new Client(
-                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal()),
+                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal(), true),
                 mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null);
             if (mode == Mode.MOVER)
             {

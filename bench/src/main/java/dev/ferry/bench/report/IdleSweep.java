@@ -35,8 +35,8 @@ import java.util.function.Supplier;
  * server on a core of its own: with both unpinned, the scheduler now and then queues one behind the other, and the
  * point measures that. How late the generator itself sent calls is recorded beside each point.
  *
- * <p>Capacity is measured in the same run ({@link #capacity}): one over the handler's real service time, the rate
- * a server that did nothing but serve would sustain.
+ * <p>Capacity is measured in the same run ({@link #capacity}): the rate a saturated server really completes calls,
+ * the path's cost and the machine's interruptions included.
  *
  * <p>Threading: every method builds, uses and closes its own kernel on the calling thread.
  */
@@ -52,6 +52,8 @@ public final class IdleSweep
      */
     private static final long PARK_AHEAD_NS = 500_000;
     private static final long WAKE_EARLY_NS = 350_000;
+    /** Calls kept in flight while measuring capacity: enough that the server never finds its ring empty. */
+    private static final int SATURATION_IN_FLIGHT = 64;
 
     /** {generator CPU, server CPU}, or null when unpinned; see {@link #seats()}. */
     private static final int[] SEATS;
@@ -117,20 +119,32 @@ public final class IdleSweep
     }
 
     /**
-     * Measures capacity as one over the handler's real service time: the handler runs {@code samples} times on the
-     * calling thread, each timed, and the median is taken (a run the scheduler preempted is an outlier, not the
-     * service time). The path's own cost (a few hundred ns a call) is not subtracted, so loads are slightly
-     * understated near 100%.
+     * Measures capacity: the server's saturated throughput, with the handler's own service time beside it. First the
+     * handler runs {@code samples} times on the calling thread, each timed, and the median is taken (a run the
+     * scheduler preempted is an outlier, not the service time). Then one DIRECT server with a busy-spin idle strategy
+     * (at saturation it never idles, so the strategy does not matter), seated as the sweep's servers are, is kept fed
+     * with {@value #SATURATION_IN_FLIGHT} calls in flight for {@code warmNs}, and its completions are counted over
+     * {@code measureNs}. That rate is the capacity: it includes the path's own cost per call and the machine's
+     * interruptions, which one over the service time would leave out, so that 90% load means 90% of what the server
+     * can really do rather than a point past saturation.
      *
      * @param serviceNs the handler's nominal service time.
-     * @param samples   how many times to run it, at least 1.
+     * @param samples   how many times to time the handler alone, at least 1.
+     * @param warmNs    how long to saturate the server before counting.
+     * @param measureNs how long to count completions, above 0.
      * @return the service time, as set and as measured, and the capacity.
      */
-    public static Report.Capacity capacity(final long serviceNs, final int samples)
+    public static Report.Capacity capacity(
+        final long serviceNs, final int samples, final long warmNs, final long measureNs)
     {
         if (samples < 1)
         {
             throw new IllegalArgumentException("samples is " + samples + "; it must be at least 1");
+        }
+        if (measureNs <= 0 || warmNs < 0)
+        {
+            throw new IllegalArgumentException("need warmNs >= 0 and measureNs > 0; got " + warmNs + " and "
+                + measureNs);
         }
         final Handler handler = fixedService(serviceNs);
         final UnsafeBuffer message = new UnsafeBuffer(new byte[64]);
@@ -150,7 +164,70 @@ public final class IdleSweep
         }
         java.util.Arrays.sort(took);
         final double median = took[samples / 2];
-        return new Report.Capacity(serviceNs, median, 1e9 / median);
+        return new Report.Capacity(serviceNs, median, saturatedRate(serviceNs, warmNs, measureNs));
+    }
+
+    private static double saturatedRate(final long serviceNs, final long warmNs, final long measureNs)
+    {
+        final long[] completed = {0};
+        final long[] failed = {0};
+        final CompletionHandler count = c ->
+        {
+            if (c.status() == Status.OK)
+            {
+                completed[0]++;
+            }
+            else
+            {
+                failed[0]++;
+            }
+        };
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[16]);
+        try (Pin generatorPin = SEATS == null ? null : Pinning.pinCurrentThread(SEATS[0], ALLOWED);
+             Kernel kernel = kernel("busy-spin", serviceNs))
+        {
+            final Client client = kernel.newClient();
+            final long from = System.nanoTime() + warmNs;
+            final long end = from + measureNs;
+            long counted = -1;
+            long countedFrom = from;
+            long now;
+            while ((now = System.nanoTime()) - end < 0)
+            {
+                if (counted < 0 && now - from >= 0)
+                {
+                    counted = completed[0];
+                    countedFrom = now;
+                }
+                while (client.inFlight() < SATURATION_IN_FLIGHT
+                    && client.submit(0, request, 0, 16) != Client.BACK_PRESSURE)
+                {
+                    // keep the server's ring from running dry
+                }
+                client.flush();
+                if (client.poll(count, 4096) == 0)
+                {
+                    // The server needs a service time per call: sleep through most of the queue's work, not spin
+                    // against it for a CPU the two threads share where there is only one.
+                    LockSupport.parkNanos(SATURATION_IN_FLIGHT * serviceNs / 4);
+                }
+            }
+            final long calls = completed[0] - Math.max(0, counted);
+            final long elapsed = now - countedFrom;
+            while (client.inFlight() > 0)
+            {
+                if (client.poll(count, 4096) == 0)
+                {
+                    Thread.onSpinWait();
+                }
+            }
+            client.close();
+            if (failed[0] > 0)
+            {
+                throw new IllegalStateException("measuring capacity: " + failed[0] + " calls failed");
+            }
+            return calls * 1e9 / elapsed;
+        }
     }
 
     /**

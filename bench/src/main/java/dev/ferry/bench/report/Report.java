@@ -119,11 +119,13 @@ public record Report(
     }
 
     /**
-     * The idle sweep's capacity: one over the handler's service time, measured in the same run.
+     * The idle sweep's capacity: the rate at which a saturated server completed calls, measured in the same run, with
+     * the handler's own service time beside it.
      *
      * @param serviceNs         the handler's nominal service time, ns (it spins that long).
      * @param measuredServiceNs the median time one run of the handler really took, ns.
-     * @param callsPerSec       the capacity: 1e9 over the measured service time.
+     * @param callsPerSec       the capacity: calls a second a saturated server completed, path and interruptions
+     *                          included (so below 1e9 over the measured service time).
      */
     public record Capacity(long serviceNs, double measuredServiceNs, double callsPerSec)
     {

@@ -147,8 +147,9 @@ public final class ReportFiles
 
         b.append("\n## Idle strategies under open-loop load\n\n");
         b.append(String.format(Locale.ROOT, "One DIRECT server whose handler spins for a fixed service time of %s. "
-            + "**Capacity** is one over that service time as measured in this run (the median of 2000 timed runs of "
-            + "the handler: %s), %s calls/s: the rate of a server that did nothing but serve. A load generator on "
+            + "**Capacity** is what a saturated server completed in this run: %s calls/s, %s a call, against %s for "
+            + "the handler alone (the median of 2000 timed runs): the path and the machine's interruptions take the "
+            + "rest, so a load fraction is of what the server can really do. A load generator on "
             + "the calling thread sends calls at Poisson-distributed times at each fraction of that capacity (open "
             + "loop: it never waits for replies). Response time runs from a call's scheduled send time to the moment "
             + "the handler finished it, so a server that sleeps through an arrival pays for it in full, and so does "
@@ -160,8 +161,9 @@ public final class ReportFiles
             + "calls: the harness's share of the response times, which is charged to them. Each point is the median "
             + "of " + ReportRunner.IDLE_RUNS + " runs, the strategies taking turns, so that one stall of the machine "
             + "does not decide a comparison; `calls` is their sum.%n%n",
-            ReportRunner.ns(r.capacity().serviceNs()), ReportRunner.ns(r.capacity().measuredServiceNs()),
-            ReportRunner.count(r.capacity().callsPerSec()),
+            ReportRunner.ns(r.capacity().serviceNs()), ReportRunner.count(r.capacity().callsPerSec()),
+            ReportRunner.ns(r.capacity().callsPerSec() > 0 ? 1e9 / r.capacity().callsPerSec() : 0),
+            ReportRunner.ns(r.capacity().measuredServiceNs()),
             r.idle().isEmpty() ? "no points measured" : "this run: " + r.idle().get(0).seats()));
         b.append("| load | strategy | calls | p50 | p99 | CPU | generator late p99 |\n"
             + "|---:|---|---:|---:|---:|---:|---:|\n");

@@ -107,6 +107,12 @@ final class ReportCommandTest
         @SuppressWarnings("unchecked")
         final Map<String, Object> capacity = (Map<String, Object>)json.get("capacity");
         assertTrue(num(capacity, "measuredServiceNs") >= SERVICE_NS, "the handler spins its service time: " + capacity);
+        // A saturated server completes calls no faster than its handler runs, and (even on a busy 2-CPU machine)
+        // at more than a tenth of that rate.
+        final double handlerRate = 1e9 / num(capacity, "measuredServiceNs");
+        final double capacityRate = num(capacity, "callsPerSec");
+        assertTrue(capacityRate <= 1.05 * handlerRate && capacityRate > handlerRate / 10,
+            "capacity is a saturated server's rate: " + capacity);
         final List<Map<String, Object>> idle = list(json, "idle");
         assertEquals(ReportRunner.QUICK_LOADS.length * IdleSweep.STRATEGIES.size(), idle.size());
         final Set<String> strategies = new HashSet<>();
