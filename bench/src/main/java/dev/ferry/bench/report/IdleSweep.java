@@ -214,14 +214,7 @@ public final class IdleSweep
             }
             final long calls = completed[0] - Math.max(0, counted);
             final long elapsed = now - countedFrom;
-            while (client.inFlight() > 0)
-            {
-                if (client.poll(count, 4096) == 0)
-                {
-                    Thread.onSpinWait();
-                }
-            }
-            client.close();
+            drainAndClose(client, count);
             if (failed[0] > 0)
             {
                 throw new IllegalStateException("measuring capacity: " + failed[0] + " calls failed");
@@ -327,14 +320,7 @@ public final class IdleSweep
             }
             final ThreadStats.Sample cpu = ThreadStats.of(server).minus(cpu0 == null ? ThreadStats.of(server) : cpu0);
             final double wall = now - from;
-            while (client.inFlight() > 0)
-            {
-                if (client.poll(record, 4096) == 0)
-                {
-                    Thread.onSpinWait();
-                }
-            }
-            client.close();
+            drainAndClose(client, record);
             if (failed[0] > 0)
             {
                 throw new IllegalStateException(strategy + " at load " + loadFraction + ": " + failed[0]
@@ -345,6 +331,19 @@ public final class IdleSweep
                 latency.getValueAtPercentile(50), latency.getValueAtPercentile(99), cpu.cpuNs() / wall,
                 late.getValueAtPercentile(99), SEATS_TEXT);
         }
+    }
+
+    /** Polls until every call in flight has completed, then closes the client. */
+    private static void drainAndClose(final Client client, final CompletionHandler handler)
+    {
+        while (client.inFlight() > 0)
+        {
+            if (client.poll(handler, 4096) == 0)
+            {
+                Thread.onSpinWait();
+            }
+        }
+        client.close();
     }
 
     private static long gap(final SplittableRandom random, final double meanGapNs)
