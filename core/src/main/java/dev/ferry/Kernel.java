@@ -123,7 +123,7 @@ public final class Kernel implements AutoCloseable
         {
             final IdleStrategy idle =
                 mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE
-                    : newIdleStrategy(servers[i].wakeSignal(), false);
+                    : newIdleStrategy(servers[i].wakeSignal(), true);
             servers[i].counters().idleStrategy(idle);
             serverLoops[i] = new AgentLoop(servers[i], idle);
         }
@@ -139,7 +139,7 @@ public final class Kernel implements AutoCloseable
         agentLoops = List.copyOf(loops);
     }
 
-    private IdleStrategy newIdleStrategy(final WakeSignal signal, final boolean awaitsReplies)
+    private IdleStrategy newIdleStrategy(final WakeSignal signal, final boolean shrinkAfterParks)
     {
         final IdleStrategy idle = idleStrategies.get();
         if (idle == null)
@@ -148,7 +148,7 @@ public final class Kernel implements AutoCloseable
         }
         if (idle instanceof AdaptiveIdleStrategy)
         {
-            ((AdaptiveIdleStrategy)idle).wakeSignal(signal).awaitsReplies(awaitsReplies);
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal).shrinkAfterParks(shrinkAfterParks);
         }
         return idle;
     }
@@ -221,7 +221,7 @@ public final class Kernel implements AutoCloseable
             final ClientRings rings =
                 new ClientRings(nextClientId++, moverIndex, Thread.currentThread(), clientCapacity, slotBytes);
             final Client client = new Client(
-                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal(), true),
+                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal(), false),
                 mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null);
             if (mode == Mode.MOVER)
             {

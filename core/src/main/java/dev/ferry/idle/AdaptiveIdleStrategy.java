@@ -46,8 +46,8 @@ import java.util.concurrent.locks.LockSupport;
  *   {@link #SIGNALLED_PARK_NS} (10 ms) instead of periods doubling from one granularity: the producer's wake, not
  *   the park's timer, ends a sleep, and a near timer costs the sleeper about three times a wake-up's CPU on a
  *   virtual machine even when the wake comes first. The timer is a safety net only: the signal's handshake
- *   loses no wake-up. For a server or mover (not a client: {@link #awaitsReplies(boolean)}) a spell that ends
- *   parked takes a quarter off the pause budget (down to a thirty-second), while one that ends pausing still
+ *   loses no wake-up. For a server ({@link #shrinkAfterParks(boolean)}; not for clients and movers) a spell that
+ *   ends parked takes a quarter off the pause budget (down to a thirty-second), while one that ends pausing still
  *   doubles it: the budget settles where about three spells in ten end while pausing, which keeps all of it where
  *   spells are short (a server in a ping-pong) and next to none where they are long next to a wake-up's cost (a
  *   server under open-loop load, whose pause phase otherwise burned 10-17% of a CPU more than Agrona's backoff at
@@ -134,7 +134,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     private int pausesPerYieldMask = PAUSES_PER_YIELD_MASK;
     private long firstParkNs;
     private WakeSignal wakeSignal;
-    private boolean awaitsReplies;
+    private boolean shrinkAfterParks;
     private long phaseStartNs;
     private long spellStartNs;
     private final long[] nanos = new long[IdleLevel.values().length];
@@ -344,7 +344,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
             {
                 pauseBudget = Math.max(minPauses, pauseBudget >> 1);
             }
-            else if (level == PARK && wakeSignal != null && !awaitsReplies)
+            else if (level == PARK && wakeSignal != null && shrinkAfterParks)
             {
                 pauseBudget = Math.max(minPauses, pauseBudget - (pauseBudget >> 2));
             }
@@ -472,28 +472,29 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
     }
 
     /**
-     * Says whether the poller waits for replies to its own calls (a client) rather than for work others send it (a
-     * server or a mover). With a {@link WakeSignal}, a spell that ends parked takes a quarter off a server's or
-     * mover's pause budget, so that one under sparse open-loop load parks almost at once; a client's it leaves alone,
-     * as without a signal: a client's spell is its call's round trip, and every park there puts a wake-up on the
-     * replying thread's path (MOVER mode at batch 1 measured about 20% more CPU per call and a higher p99 when
-     * clients shrank their budgets too). Call before the owning thread starts idling.
+     * Says whether, with a {@link WakeSignal}, a spell that ends parked takes a quarter off the pause budget (off by
+     * default). {@link dev.ferry.Kernel} turns it on for servers, whose work comes from outside and may come tens of
+     * microseconds apart: such a server then parks almost at once instead of pausing for nothing. It leaves it off
+     * for clients and movers, which take part in every call's round trip: a park there puts a wake-up on the path
+     * of the very call being waited for (MOVER mode at batch 1 measured about 20% more CPU per call and a higher
+     * p99 when clients shrank their budgets too, and a mover that shrank now and then settled into parking on every
+     * batch). Call before the owning thread starts idling.
      *
-     * @param awaitsReplies true for a client's strategy.
+     * @param shrink whether parked spells shrink the pause budget.
      * @return this strategy.
      */
-    public AdaptiveIdleStrategy awaitsReplies(final boolean awaitsReplies)
+    public AdaptiveIdleStrategy shrinkAfterParks(final boolean shrink)
     {
-        this.awaitsReplies = awaitsReplies;
+        this.shrinkAfterParks = shrink;
         return this;
     }
 
     /**
-     * @return whether the poller waits for replies to its own calls; see {@link #awaitsReplies(boolean)}.
+     * @return whether parked spells shrink the pause budget; see {@link #shrinkAfterParks(boolean)}.
      */
-    public boolean awaitsReplies()
+    public boolean shrinkAfterParks()
     {
-        return awaitsReplies;
+        return shrinkAfterParks;
     }
 
     /**

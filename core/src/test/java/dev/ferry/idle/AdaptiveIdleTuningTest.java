@@ -153,12 +153,12 @@ class AdaptiveIdleTuningTest
     }
 
     @Test
-    void withAWakeSignalSpellsThatEndParkedShrinkThePauseBudgetByAQuarter() throws Exception
+    void withAWakeSignalAServersParkedSpellsShrinkThePauseBudgetByAQuarter() throws Exception
     {
         // The longest park is a minute, so every spell ends when the helper wakes the poller, well within it.
         final AdaptiveIdleStrategy idle = new AdaptiveIdleStrategy(0, 64, 0, 1_000, 60_000_000_000L, 1.0);
         final WakeSignal signal = new WakeSignal();
-        idle.wakeSignal(signal);
+        idle.wakeSignal(signal).shrinkAfterParks(true);
         assertEquals(60_000_000_000L, idle.firstParkNs(), "every park asks for the longest park when that is longer "
             + "than the signalled park period");
         final Thread waker = new Thread(() ->
@@ -191,11 +191,11 @@ class AdaptiveIdleTuningTest
             assertEquals(6, idle.pauseBudget(), "a spell that ended while pausing doubles it");
 
             final AdaptiveIdleStrategy client = new AdaptiveIdleStrategy(0, 64, 0, 1_000, 60_000_000_000L, 1.0);
-            client.wakeSignal(signal).awaitsReplies(true);
+            client.wakeSignal(signal);
             client.idle(0);
             idleUntilParked(client);
             client.reset();
-            assertEquals(64, client.pauseBudget(), "a client's woken spells leave its budget alone");
+            assertEquals(64, client.pauseBudget(), "by default (clients, movers) woken spells leave the budget alone");
         }
         finally
         {
