@@ -9,9 +9,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
-import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBuffer;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -64,8 +61,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final IdleStrategy idle;
     private final Object heartbeat;
     private final RingReader cqReader;
-    private final OneToOneRingBuffer sq;
-    private final ManyToOneRingBuffer[] serverRings;
+    private final RingWriter sq;
+    private final RingWriter[] serverRings;
     private final IpcCompletion completion = new IpcCompletion();
     private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
 
@@ -180,9 +177,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             new UnsafeBuffer(header, (int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER),
             IpcLayout.REPLY_TYPE, serverTimeoutNs, (int)Math.min(DEFER_LIMIT,
                 Math.max(0, layout.cqBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes))));
-        this.sq = moverMode ? new OneToOneRingBuffer(
+        this.sq = moverMode ? new RingWriter(
             new UnsafeBuffer(header, (int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER)) : null;
-        this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
+        this.serverRings = new RingWriter[layout.maxServices];
         this.serverEpochs = new long[layout.maxServices];
         this.moverMarks = new long[layout.maxServices];
         this.moverMarkSent = new long[layout.maxServices];
@@ -190,7 +187,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
-            serverRings[s] = new ManyToOneRingBuffer(new UnsafeBuffer(
+            serverRings[s] = new RingWriter(new UnsafeBuffer(
                 header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER));
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         }
@@ -373,32 +370,29 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 
     private boolean send(final int slot, final int service, final int serverGeneration)
     {
-        final RingBuffer ring = moverMode ? sq : serverRings[service];
+        final RingWriter ring = moverMode ? sq : serverRings[service];
         final int length = stagedLengths[slot];
-        final int claimed = ring.tryClaim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + length);
+        final int claimed = ring.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + length);
         if (claimed < 0)
         {
             return false;
         }
-        final UnsafeBuffer b = (UnsafeBuffer)ring.buffer();
-        b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callIds[slot]);
-        b.putInt(claimed + IpcLayout.REQ_CLIENT_OFFSET, index);
-        b.putInt(claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
-        b.putInt(claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
-        b.putInt(claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
+        // The claim lies inside the ring and holds MSG_HEADER + length bytes: unchecked writes.
+        final UnsafeBuffer b = ring.buffer();
+        RawMemory.putLong(b, claimed + IpcLayout.CALL_ID_OFFSET, callIds[slot]);
+        RawMemory.putInt(b, claimed + IpcLayout.REQ_CLIENT_OFFSET, index);
+        RawMemory.putInt(b, claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
+        RawMemory.putInt(b, claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
+        RawMemory.putInt(b, claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
         if (slot == directSlot)
         {
             b.putBytes(claimed + IpcLayout.MSG_HEADER, directRequest, directOffset, length);
         }
         else
         {
-            b.putBytes(claimed + IpcLayout.MSG_HEADER, staging, slot * slotBytes, length);
+            RawMemory.copy(staging, slot * slotBytes, b, claimed + IpcLayout.MSG_HEADER, length);
         }
-        try
-        {
-            ring.commit(claimed);
-        }
-        catch (final IllegalStateException ex)
+        if (!ring.commit(claimed))
         {
             // The reader resynchronised the ring under this record (corrupt shared memory): it is lost, and the
             // liveness checks fail it like any lost call.
@@ -544,11 +538,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             corruptCompletionRing("a " + length + "-byte reply record, shorter than its header");
             return RingReader.CORRUPT;
         }
-        final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
-        final int gen = buffer.getInt(index + IpcLayout.REP_GENERATION_OFFSET);
-        final int slot = buffer.getInt(index + IpcLayout.REP_SLOT_OFFSET);
-        final int service = buffer.getInt(index + IpcLayout.REP_SERVICE_OFFSET);
-        final int status = buffer.getInt(index + IpcLayout.REP_STATUS_OFFSET);
+        // RingReader checked that [index, index + length) lies inside the ring, and length covers the header.
+        final long callId = RawMemory.getLong(buffer, index + IpcLayout.CALL_ID_OFFSET);
+        final int gen = RawMemory.getInt(buffer, index + IpcLayout.REP_GENERATION_OFFSET);
+        final int slot = RawMemory.getInt(buffer, index + IpcLayout.REP_SLOT_OFFSET);
+        final int service = RawMemory.getInt(buffer, index + IpcLayout.REP_SERVICE_OFFSET);
+        final int status = RawMemory.getInt(buffer, index + IpcLayout.REP_STATUS_OFFSET);
         final int payload = length - IpcLayout.MSG_HEADER;
         if (gen != generation)
         {

@@ -7,7 +7,6 @@ import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,7 +42,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     private final int batch;
     private final long kernelTimeoutNs;
     private final RingReader reader;
-    private final ManyToOneRingBuffer[] cqs;
+    private final RingWriter[] cqs;
+    private final byte[] messageBytes;
     private final UnsafeBuffer message;
     private final Object heartbeat;
     private final int generation;
@@ -81,13 +81,14 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         final UnsafeBuffer ring = new UnsafeBuffer(
             header, (int)layout.requestRingOffset(service), layout.requestRingBytes + IpcLayout.TRAILER);
         this.reader = new RingReader(ring, IpcLayout.REQUEST_TYPE, header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET));
-        this.cqs = new ManyToOneRingBuffer[layout.maxClients];
+        this.cqs = new RingWriter[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
-            cqs[c] = new ManyToOneRingBuffer(
+            cqs[c] = new RingWriter(
                 new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER));
         }
-        this.message = new UnsafeBuffer(new byte[Math.max(1, layout.slotBytes)], 0, layout.slotBytes);
+        this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
+        this.message = new UnsafeBuffer(messageBytes, 0, layout.slotBytes);
 
         final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
@@ -161,8 +162,9 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
                 }
                 catch (final RuntimeException ex)
                 {
-                    // Agrona's commit refuses a record whose header a resynchronisation zeroed under it: the
-                    // shared memory was corrupt. Count it; the callers learn through the epoch.
+                    // Defence in depth: nothing read from the mapping is trusted, but should a check have missed a
+                    // case, an exception counts as corruption instead of killing the server; callers learn through
+                    // the epoch.
                     n = 1;
                     corruptRecord();
                 }
@@ -208,30 +210,31 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             corruptRecord();
             return RingReader.CORRUPT;
         }
-        final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
-        final int client = buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET);
-        final int clientGeneration = buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET);
-        final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
+        // RingReader checked that [index, index + length) lies inside the ring, and length covers the header.
+        final long callId = RawMemory.getLong(buffer, index + IpcLayout.CALL_ID_OFFSET);
+        final int client = RawMemory.getInt(buffer, index + IpcLayout.REQ_CLIENT_OFFSET);
+        final int clientGeneration = RawMemory.getInt(buffer, index + IpcLayout.REQ_GENERATION_OFFSET);
+        final int slot = RawMemory.getInt(buffer, index + IpcLayout.REQ_SLOT_OFFSET);
         if (client < 0 || client >= layout.maxClients || slot < 0 || slot >= layout.maxInFlight || callId < 0)
         {
             corruptRecord();
             return RingReader.CORRUPT;
         }
         final int clientEntry = layout.clientEntry(client);
-        final int currentGeneration = header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+        final int currentGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
         if (clientGeneration <= 0 || clientGeneration > currentGeneration)
         {
             corruptRecord();
             return RingReader.CORRUPT;
         }
-        if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
+        if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
             || currentGeneration != clientGeneration)
         {
             // A request of a client that has since died or detached: nobody to answer.
             stale.incrementAndGet();
             return RingReader.CONSUMED;
         }
-        final int serviceId = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
+        final int serviceId = RawMemory.getInt(buffer, index + IpcLayout.REQ_SERVICE_OFFSET);
         final int payload = length - IpcLayout.MSG_HEADER;
         if (serviceId != service || payload < 0 || payload > layout.slotBytes
             || payload > length - IpcLayout.MSG_HEADER)
@@ -242,16 +245,21 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
                 + "-byte record");
             return RingReader.CONSUMED;
         }
-        message.putBytes(0, buffer, index + IpcLayout.MSG_HEADER, payload);
+        if (message.byteArray() != messageBytes || message.capacity() != layout.slotBytes)
+        {
+            // A handler re-wrapped the buffer it was given: the unchecked copies below need the server's own.
+            message.wrap(messageBytes, 0, layout.slotBytes);
+        }
+        RawMemory.copy(buffer, index + IpcLayout.MSG_HEADER, message, 0, payload);
         int replyLength;
         String failure = null;
         try
         {
             replyLength = handler.onCall(message, payload);
-            if (replyLength < 0 || replyLength > layout.slotBytes)
+            if (replyLength < 0 || replyLength > layout.slotBytes || replyLength > message.capacity())
             {
                 failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + layout.slotBytes;
+                    + ", outside 0-" + Math.min(layout.slotBytes, message.capacity());
             }
         }
         catch (final Throwable t)
@@ -261,21 +269,22 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         if (failure == null)
         {
-            final ManyToOneRingBuffer cq = cqs[client];
-            final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
+            final RingWriter cq = cqs[client];
+            final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
             if (claimed < 0)
             {
                 dropped.incrementAndGet();
                 return RingReader.CONSUMED;
             }
-            final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
-            b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
-            b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
-            b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
-            b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
-            b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, IpcLayout.STATUS_OK);
-            b.putBytes(claimed + IpcLayout.MSG_HEADER, message, 0, replyLength);
-            cq.commit(claimed);
+            // The claim lies inside the ring and holds MSG_HEADER + replyLength bytes: unchecked writes.
+            final UnsafeBuffer b = cq.buffer();
+            RawMemory.putLong(b, claimed + IpcLayout.CALL_ID_OFFSET, callId);
+            RawMemory.putInt(b, claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
+            RawMemory.putInt(b, claimed + IpcLayout.REP_SERVICE_OFFSET, service);
+            RawMemory.putInt(b, claimed + IpcLayout.REP_SLOT_OFFSET, slot);
+            RawMemory.putInt(b, claimed + IpcLayout.REP_STATUS_OFFSET, IpcLayout.STATUS_OK);
+            RawMemory.copy(message, 0, b, claimed + IpcLayout.MSG_HEADER, replyLength);
+            commit(cq, claimed);
         }
         else
         {
@@ -292,21 +301,31 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     {
         final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(bytes.length, layout.slotBytes);
-        final ManyToOneRingBuffer cq = cqs[client];
-        final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+        final RingWriter cq = cqs[client];
+        final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
         if (claimed < 0)
         {
             dropped.incrementAndGet();
             return;
         }
-        final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
+        final UnsafeBuffer b = cq.buffer();
         b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
         b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
         b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
         b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
         b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
-        cq.commit(claimed);
+        commit(cq, claimed);
+    }
+
+    private void commit(final RingWriter cq, final int claimed)
+    {
+        if (!cq.commit(claimed))
+        {
+            // The client resynchronised its completion ring under the reply (corrupt shared memory): the reply is
+            // lost; the callers learn through the epoch.
+            corruptRecord();
+        }
     }
 
     private void corruptRecord()

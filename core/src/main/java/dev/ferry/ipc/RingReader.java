@@ -48,6 +48,7 @@ final class RingReader
     private final ManyToOneRingBuffer unblocker;
     private final int deferLimit;
     private int deferred;
+    private long deferredHead;
     private long stuckSinceNs;
     private long stuckPosition = -1;
     private int emptyReads;
@@ -93,7 +94,7 @@ final class RingReader
         // The fast path reads no producer position: a committed record's positive length is the signal, as in
         // Agrona's own reader, so the tail's cache line stays with the producers. The tail is read to validate only
         // when something looks wrong or, now and then, when the ring looks empty (to spot a stuck record).
-        final long head = buffer.getLong(headPositionIndex);
+        final long head = RawMemory.getLong(buffer, headPositionIndex);
         final int headIndex = (int)head & mask;
         final int contiguous = capacity - headIndex;
         if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
@@ -109,7 +110,8 @@ final class RingReader
             while (bytesRead < contiguous && count < limit)
             {
                 final int recordIndex = headIndex + bytesRead;
-                final int length = buffer.getIntVolatile(RecordDescriptor.lengthOffset(recordIndex));
+                // Inside the ring: recordIndex is below the capacity and 8-aligned, so its 8-byte header fits.
+                final int length = RawMemory.getIntVolatile(buffer, RecordDescriptor.lengthOffset(recordIndex));
                 if (length <= 0)
                 {
                     // A negative length is a record being written now: reading the producers' tail and the clock
@@ -133,7 +135,7 @@ final class RingReader
                         + " bytes left in the ring");
                     return count;
                 }
-                final int type = buffer.getInt(RecordDescriptor.typeOffset(recordIndex));
+                final int type = RawMemory.getInt(buffer, RecordDescriptor.typeOffset(recordIndex));
                 bytesRead += aligned;
                 if (type == RingBuffer.PADDING_MSG_TYPE_ID)
                 {
@@ -171,6 +173,7 @@ final class RingReader
                     // Zeroed and released on the next look at the ring, off the path from this read to the
                     // caller's next write: the zeroing stores would otherwise hold up its next locked instruction.
                     deferred = bytesRead;
+                    deferredHead = head;
                 }
                 else
                 {
@@ -185,7 +188,9 @@ final class RingReader
     {
         final int bytes = deferred;
         deferred = 0;
-        zeroAndAdvance(buffer.getLong(headPositionIndex), bytes, bytes);
+        // The head this reader read the records at, not one read again from shared memory: the bytes to zero must
+        // stay the ones checked to lie inside the ring.
+        zeroAndAdvance(deferredHead, bytes, bytes);
     }
 
     /**
@@ -246,14 +251,14 @@ final class RingReader
                 // A few stores beat Unsafe.setMemory's call for the usual one or two small records.
                 for (int i = 0; i < zeroBytes; i += 8)
                 {
-                    buffer.putLong(from + i, 0L);
+                    RawMemory.putLong(buffer, from + i, 0L);
                 }
             }
             else
             {
                 buffer.setMemory(from, zeroBytes, (byte)0);
             }
-            buffer.putLongOrdered(headPositionIndex, head + advance);
+            RawMemory.putLongRelease(buffer, headPositionIndex, head + advance);
         }
     }
 
@@ -297,8 +302,9 @@ final class RingReader
         {
             releaseDeferred();
         }
-        final long head = buffer.getLong(headPositionIndex);
-        return buffer.getIntVolatile((int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1)) != 0 || checkDue(false);
+        final long head = RawMemory.getLong(buffer, headPositionIndex);
+        return RawMemory.getIntVolatile(buffer, (int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1)) != 0
+            || checkDue(false);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.ferry.ring;
 
 import dev.ferry.idle.WakeSignalHandshakeStressTest;
+import dev.ferry.ipc.RingWriterStressTest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -56,6 +57,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     {@link Slot#ended()}; forbidden: an ended slot showing the request, the previous reply or a stale length.</li>
  *     <li>{@link WakeSignalHandshakeStressTest}: a producer's publish-then-wake against a poller's
  *     announce-then-poll; forbidden: the lost wake-up, where neither sees the other.</li>
+ *     <li>{@link RingWriterStressTest}: IPC's many-to-one claim and commit, two producers across the ring's end
+ *     against the shared-memory reader; forbidden: a torn or repeated record, a resynchronisation, a lost record.</li>
  * </ul>
  *
  * <p>jcstress runs inside this JVM through {@link JCStress#run()}, never {@code Main} (which calls
@@ -76,7 +79,8 @@ class JcstressRingTest
         MoverRoundTripStressTest.class,
         DirectRecycleStressTest.class,
         SlotStatusWatchStressTest.class,
-        WakeSignalHandshakeStressTest.class);
+        WakeSignalHandshakeStressTest.class,
+        RingWriterStressTest.class);
 
     /**
      * The forks' VM configuration, instead of jcstress's auto-detected set (16 forks per test on JDK 17, too many for
