@@ -7,7 +7,6 @@ import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,8 +47,8 @@ public final class IpcKernel implements AutoCloseable
     private final AgentThreadFactory threadFactory;
     private final RingReader[] sqReaders;
     private final RingReader[] serverReaders;
-    private final ManyToOneRingBuffer[] cqs;
-    private final ManyToOneRingBuffer[] serverRings;
+    private final RingWriter[] cqs;
+    private final RingWriter[] serverRings;
     private final UnsafeBuffer[] sqBuffers;
     private final UnsafeBuffer[] cqBuffers;
     private final long[][] quarantinePasses;
@@ -80,7 +79,7 @@ public final class IpcKernel implements AutoCloseable
         this.threadFactory = b.threadFactory;
         final int clients = layout.maxClients;
         this.sqReaders = new RingReader[clients];
-        this.cqs = new ManyToOneRingBuffer[clients];
+        this.cqs = new RingWriter[clients];
         this.sqBuffers = new UnsafeBuffer[clients];
         this.cqBuffers = new UnsafeBuffer[clients];
         this.quarantinePasses = new long[clients][layout.maxServices];
@@ -90,15 +89,15 @@ public final class IpcKernel implements AutoCloseable
             sqBuffers[c] = new UnsafeBuffer(header, (int)layout.sqOffset(c), layout.sqBytes + IpcLayout.TRAILER);
             cqBuffers[c] = new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER);
             sqReaders[c] = new RingReader(sqBuffers[c], IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
-            cqs[c] = new ManyToOneRingBuffer(cqBuffers[c]);
+            cqs[c] = new RingWriter(cqBuffers[c]);
         }
-        this.serverRings = new ManyToOneRingBuffer[layout.maxServices];
+        this.serverRings = new RingWriter[layout.maxServices];
         this.serverReaders = new RingReader[layout.maxServices];
         for (int s = 0; s < layout.maxServices; s++)
         {
             final UnsafeBuffer ring = new UnsafeBuffer(
                 header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER);
-            serverRings[s] = new ManyToOneRingBuffer(ring);
+            serverRings[s] = new RingWriter(ring);
             serverReaders[s] = new RingReader(ring, IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
         }
         this.scratch = new UnsafeBuffer(new byte[layout.slotBytes + IpcLayout.MSG_HEADER]);
@@ -189,8 +188,8 @@ public final class IpcKernel implements AutoCloseable
             }
             catch (final RuntimeException ex)
             {
-                // A write refused by Agrona because corrupt memory changed a record under it: count it; the
-                // client learns through its epoch.
+                // Defence in depth: should a check have missed a case of corrupt memory, count it instead of
+                // killing the mover; the client learns through its epoch.
                 corruptRecords.incrementAndGet();
                 bumpEpoch(c);
                 work++;
@@ -238,14 +237,14 @@ public final class IpcKernel implements AutoCloseable
                 return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "service " + service
                     + " has no live server; start one with IpcServer.builder()...service(" + service + ", handler)");
             }
-            final ManyToOneRingBuffer ring = serverRings[service];
-            final int claimed = ring.tryClaim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
+            final RingWriter ring = serverRings[service];
+            final int claimed = ring.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
             if (claimed < 0)
             {
                 return RingReader.STOP;
             }
             ring.buffer().putBytes(claimed, buffer, index, IpcLayout.MSG_HEADER + payload);
-            ring.commit(claimed);
+            commit(ring, claimed);
             forwarded.incrementAndGet();
             return RingReader.CONSUMED;
         }
@@ -254,21 +253,32 @@ public final class IpcKernel implements AutoCloseable
         {
             final byte[] text = m.getBytes(StandardCharsets.UTF_8);
             final int len = Math.min(text.length, layout.slotBytes);
-            final ManyToOneRingBuffer cq = cqs[client];
-            final int claimed = cq.tryClaim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+            final RingWriter cq = cqs[client];
+            final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
             if (claimed < 0)
             {
                 return RingReader.STOP;
             }
-            final UnsafeBuffer b = (UnsafeBuffer)cq.buffer();
+            final UnsafeBuffer b = cq.buffer();
             b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
             b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, generation);
             b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
             b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
             b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
-            cq.commit(claimed);
+            commit(cq, claimed);
             return RingReader.CONSUMED;
+        }
+
+        private void commit(final RingWriter ring, final int claimed)
+        {
+            if (!ring.commit(claimed))
+            {
+                // The ring's reader resynchronised it under this record (corrupt memory): count it; the client
+                // learns through its epoch.
+                corruptRecords.incrementAndGet();
+                bumpEpoch(client);
+            }
         }
 
         @Override
