@@ -59,7 +59,9 @@ public final class IpcBenchCommand implements Callable<Integer>
 
     @Option(names = "--transports", split = ",",
         defaultValue = "ferry-inprocess-direct,ferry-shm,uds,tcp,aeron-ipc",
-        description = "Transports to measure. Default: ${DEFAULT-VALUE}")
+        description = "Transports to measure. Default: ${DEFAULT-VALUE}. Also: agrona-m2o, agrona-o2o (a bare pair of "
+            + "Agrona rings between the processes, the floor under Ferry's shared memory; m2o's reader zeroes what it "
+            + "read, as Ferry's rings do, o2o's single producer zeroes ahead)")
     private List<String> transports;
 
     @Override

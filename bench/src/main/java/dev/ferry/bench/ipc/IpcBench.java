@@ -39,6 +39,13 @@ public final class IpcBench
         "aeron-ipc");
 
     /**
+     * Transports measured only when asked for: bare Agrona ring pairs ({@link RingTransport}), the floor under
+     * Ferry's shared memory, with the reader zeroing what it read (m2o, as Ferry's rings) or the producer zeroing
+     * ahead (o2o).
+     */
+    public static final List<String> EXTRA_TRANSPORTS = List.of("agrona-m2o", "agrona-o2o");
+
+    /**
      * One measurement.
      *
      * @param transport  which transport.
@@ -95,7 +102,7 @@ public final class IpcBench
     /**
      * Measures the transports at the sizes, once.
      *
-     * @param transports names from {@link #TRANSPORTS}.
+     * @param transports names from {@link #TRANSPORTS} or {@link #EXTRA_TRANSPORTS}.
      * @param sizes      message sizes in bytes, at most 1024.
      * @return one result per transport and size.
      * @throws Exception when a transport cannot be set up.
@@ -113,7 +120,7 @@ public final class IpcBench
      * measurement tells the states apart, and each row keeps the rounds measured in the state most of the run was
      * measured in (see {@link #summarise}).
      *
-     * @param transports names from {@link #TRANSPORTS}.
+     * @param transports names from {@link #TRANSPORTS} or {@link #EXTRA_TRANSPORTS}.
      * @param sizes      message sizes in bytes, at most 1024.
      * @param repeats    rounds, at least 1.
      * @return one result per transport and size.
@@ -307,8 +314,16 @@ public final class IpcBench
                     awaitReady(peer);
                     t = new AeronTransport(driver, size, 20_000);
                 }
+                case "agrona-m2o", "agrona-o2o" ->
+                {
+                    final Path file = (Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : scratch)
+                        .resolve("ferry-bench-" + transport + "-" + ProcessHandle.current().pid());
+                    t = new RingTransport(file, transport.equals("agrona-o2o"), size);
+                    peer = startPeer(scratch, transport, file.toString());
+                    awaitReady(peer);
+                }
                 default -> throw new IllegalArgumentException("unknown transport '" + transport + "'; pick from "
-                    + TRANSPORTS);
+                    + TRANSPORTS + " or " + EXTRA_TRANSPORTS);
             }
             final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
             pingPong(t, warmup, null);

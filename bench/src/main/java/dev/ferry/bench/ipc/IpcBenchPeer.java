@@ -31,7 +31,8 @@ public final class IpcBenchPeer
     }
 
     /**
-     * @param args {@code ferry DIR}, {@code uds PATH}, {@code tcp} or {@code aeron DIR}.
+     * @param args {@code ferry DIR}, {@code uds PATH}, {@code tcp}, {@code aeron DIR}, {@code agrona-m2o FILE} or
+     *             {@code agrona-o2o FILE}.
      * @throws Exception on failure.
      */
     public static void main(final String[] args) throws Exception
@@ -48,6 +49,11 @@ public final class IpcBenchPeer
                 sockets(server, "READY " + ((InetSocketAddress)server.getLocalAddress()).getPort());
             }
             case "aeron" -> aeron(args[1]);
+            case "agrona-m2o", "agrona-o2o" -> RingTransport.echo(Path.of(args[1]), args[0].equals("agrona-o2o"), () ->
+            {
+                System.out.println("READY");
+                System.out.flush();
+            });
             default -> throw new IllegalArgumentException("unknown transport " + args[0]);
         }
     }
