@@ -122,6 +122,43 @@ final class IpcSmokeTest
     }
 
     @Test
+    void aHandlerThatReWrapsItsBufferFailsOnlyItsOwnCall() throws Exception
+    {
+        final Path dir = tmp.resolve("ferry-rewrap");
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).slotBytes(64).build().start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
+             {
+                 if (msg.getByte(0) == 1)
+                 {
+                     // Points the server's buffer at 4 bytes of its own and claims a 16-byte reply from them.
+                     ((UnsafeBuffer)msg).wrap(new byte[4]);
+                     return 16;
+                 }
+                 return len;
+             }).start())
+        {
+            final IpcClient client = IpcClient.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
+            final UnsafeBuffer req = new UnsafeBuffer(new byte[48]);
+            final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
+            req.setMemory(0, 48, (byte)1);
+            final CallFailedException ex = assertThrows(CallFailedException.class,
+                () -> client.call(0, req, 0, 48, rep, 0));
+            assertTrue(ex.getCause().getMessage().contains("returned reply length 16, outside 0-4"), ex.getMessage());
+            // The next call gets the server's own 64-byte buffer back, whole.
+            for (int i = 0; i < 48; i++)
+            {
+                req.putByte(i, (byte)(i + 2));
+            }
+            assertEquals(48, client.call(0, req, 0, 48, rep, 0));
+            for (int i = 0; i < 48; i++)
+            {
+                assertEquals((byte)(i + 2), rep.getByte(i), "byte " + i);
+            }
+            client.close();
+        }
+    }
+
+    @Test
     void missingBaseDirectoryNamesTheSizeAndTheOption()
     {
         final IllegalStateException ex = assertThrows(IllegalStateException.class,
