@@ -260,11 +260,7 @@ public final class IpcKernel implements AutoCloseable
                 return RingReader.STOP;
             }
             final UnsafeBuffer b = cq.buffer();
-            b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
-            b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, generation);
-            b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
-            b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
-            b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
+            IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, status);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
             commit(cq, claimed);
             return RingReader.CONSUMED;

@@ -164,6 +164,22 @@ final class IpcLayout
         return BitUtil.findNextPositivePowerOfTwo(Math.max(1024, 8 * record));
     }
 
+    /**
+     * Writes a reply record's header (call id, client generation, service, slot, status) at a claim's index, the one
+     * place servers and the mover lay it out. Unchecked writes: a claim lies inside its ring and holds at least
+     * {@link #MSG_HEADER} bytes.
+     */
+    static void putReplyHeader(
+        final UnsafeBuffer ring, final int claimed, final long callId, final int generation, final int service,
+        final int slot, final int status)
+    {
+        RawMemory.putLong(ring, claimed + CALL_ID_OFFSET, callId);
+        RawMemory.putInt(ring, claimed + REP_GENERATION_OFFSET, generation);
+        RawMemory.putInt(ring, claimed + REP_SERVICE_OFFSET, service);
+        RawMemory.putInt(ring, claimed + REP_SLOT_OFFSET, slot);
+        RawMemory.putInt(ring, claimed + REP_STATUS_OFFSET, status);
+    }
+
     /** Bytes one record of a full slot takes in a ring, alignment included. */
     static int recordBytes(final int slotBytes)
     {

@@ -278,11 +278,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             }
             // The claim lies inside the ring and holds MSG_HEADER + replyLength bytes: unchecked writes.
             final UnsafeBuffer b = cq.buffer();
-            RawMemory.putLong(b, claimed + IpcLayout.CALL_ID_OFFSET, callId);
-            RawMemory.putInt(b, claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
-            RawMemory.putInt(b, claimed + IpcLayout.REP_SERVICE_OFFSET, service);
-            RawMemory.putInt(b, claimed + IpcLayout.REP_SLOT_OFFSET, slot);
-            RawMemory.putInt(b, claimed + IpcLayout.REP_STATUS_OFFSET, IpcLayout.STATUS_OK);
+            IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, IpcLayout.STATUS_OK);
             RawMemory.copy(message, 0, b, claimed + IpcLayout.MSG_HEADER, replyLength);
             commit(cq, claimed);
         }
@@ -309,11 +305,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             return;
         }
         final UnsafeBuffer b = cq.buffer();
-        b.putLong(claimed + IpcLayout.CALL_ID_OFFSET, callId);
-        b.putInt(claimed + IpcLayout.REP_GENERATION_OFFSET, clientGeneration);
-        b.putInt(claimed + IpcLayout.REP_SERVICE_OFFSET, service);
-        b.putInt(claimed + IpcLayout.REP_SLOT_OFFSET, slot);
-        b.putInt(claimed + IpcLayout.REP_STATUS_OFFSET, status);
+        IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, status);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
         commit(cq, claimed);
     }
