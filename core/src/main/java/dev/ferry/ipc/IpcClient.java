@@ -19,11 +19,13 @@ import java.util.Objects;
  * {@link #close()}) and the same {@link #BACK_PRESSURE}, {@link CompletionHandler} and {@link dev.ferry.Completion}
  * types, so code differs from the in-process one only in how the client is obtained ({@link #attach(String)}).
  *
- * <p>It owns a slot of the kernel's client table, with a submission ring (MOVER mode) and a completion ring in the
- * mapping. {@link #submit} stages a call locally; {@link #flush()} writes the staged calls into the servers' rings
- * (DIRECT) or the submission ring (MOVER); {@link #poll} reads replies from the completion ring, handing each to the
- * handler as a view of the ring (valid during the callback), allocating nothing on the success path. {@link #call}
- * writes its request from the caller's buffer straight into the ring record, with no staging copy.
+ * <p>It owns a slot of the kernel's client table and, in the mapping, a pair of lanes per service (a request lane only
+ * it writes, in DIRECT mode, and a reply lane only the service's server writes) plus, in MOVER mode, a submission
+ * ring and a completion ring for the mover's error replies. {@link #submit} stages a call locally; {@link #flush()}
+ * writes the staged calls into the request lanes (DIRECT) or the submission ring (MOVER); {@link #poll} reads the
+ * reply lanes of the services it has calls in flight to, handing each reply to the handler as a view of the lane
+ * (valid during the callback), allocating nothing on the success path. {@link #call} writes its request from the
+ * caller's buffer straight into the lane's record, with no staging copy.
  *
  * <p>Nothing is lost silently. Each call gets exactly one completion: OK with the reply, FAILED when the handler
  * threw ({@link RemoteFailureException} carries its text), when the server died or detached (within the kernel's
@@ -43,7 +45,6 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private static final byte IN_FLIGHT = 2;
     private static final byte FAILING = 3;
     private static final Status[] STATUSES = {Status.OK, Status.FAILED, Status.CLOSED};
-    private static final int DEFER_LIMIT = 16 * 1024;
 
     private final IpcMapping mapping;
     private final IpcLayout layout;
@@ -61,8 +62,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final IdleStrategy idle;
     private final Object heartbeat;
     private final RingReader cqReader;
-    private final RingWriter sq;
-    private final RingWriter[] serverRings;
+    private final LaneWriter sq;
+    private final LaneWriter[] requestLanes;
+    private final RingReader[] replyLanes;
+    private final int[] activeServices;
+    private final boolean[] active;
+    private int activeCount;
     private final IpcCompletion completion = new IpcCompletion();
     private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
 
@@ -170,16 +175,15 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.generation = gen;
         this.entry = layout.clientEntry(found);
         this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
-        // The servers can need at most one record per call in flight plus a padding record at the wrap (what the
-        // layout sizes the ring for); one more record of margin, and up to 16 KiB of the rest may hold replies
-        // already read whose zeroing waits for the next poll.
-        this.cqReader = new RingReader(
-            new UnsafeBuffer(header, (int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER),
-            IpcLayout.REPLY_TYPE, serverTimeoutNs, (int)Math.min(DEFER_LIMIT,
-                Math.max(0, layout.cqBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes))));
-        this.sq = moverMode ? new RingWriter(
-            new UnsafeBuffer(header, (int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER)) : null;
-        this.serverRings = new RingWriter[layout.maxServices];
+        // Every ring of this client has one producer: the CQ the mover (its error replies), the SQ this client, a
+        // request lane this client (DIRECT) or the mover (MOVER), a reply lane the service's server.
+        this.cqReader = RingReader.lane(
+            IpcLayout.ring(header, layout.cqOffset(found), layout.cqBytes), IpcLayout.REPLY_TYPE, serverTimeoutNs);
+        this.sq = moverMode ? new LaneWriter(IpcLayout.ring(header, layout.sqOffset(found), layout.sqBytes)) : null;
+        this.requestLanes = new LaneWriter[layout.maxServices];
+        this.replyLanes = new RingReader[layout.maxServices];
+        this.activeServices = new int[layout.maxServices];
+        this.active = new boolean[layout.maxServices];
         this.serverEpochs = new long[layout.maxServices];
         this.moverMarks = new long[layout.maxServices];
         this.moverMarkSent = new long[layout.maxServices];
@@ -187,8 +191,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
-            serverRings[s] = new RingWriter(new UnsafeBuffer(
-                header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER));
+            requestLanes[s] = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes));
+            replyLanes[s] = RingReader.lane(
+                IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes), IpcLayout.REPLY_TYPE,
+                serverTimeoutNs);
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         }
         this.state = new byte[maxInFlight];
@@ -214,11 +220,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.fifoCount = new int[layout.maxServices];
         // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
         // previous occupant or a stray write left there.
-        header.setMemory((int)layout.sqOffset(found), layout.sqBytes + IpcLayout.TRAILER, (byte)0);
-        header.setMemory((int)layout.cqOffset(found), layout.cqBytes + IpcLayout.TRAILER, (byte)0);
+        header.setMemory((int)layout.sqOffset(found), (int)layout.clientBlock(), (byte)0);
         this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
             header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
         header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
+        // Servers rebuild their lists of lanes to scan when this count moves.
+        header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
         this.lastCheckNs = System.nanoTime();
     }
 
@@ -370,7 +377,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 
     private boolean send(final int slot, final int service, final int serverGeneration)
     {
-        final RingWriter ring = moverMode ? sq : serverRings[service];
+        final LaneWriter ring = moverMode ? sq : requestLanes[service];
         final int length = stagedLengths[slot];
         final int claimed = ring.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + length);
         if (claimed < 0)
@@ -392,18 +399,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             RawMemory.copy(staging, slot * slotBytes, b, claimed + IpcLayout.MSG_HEADER, length);
         }
-        if (!ring.commit(claimed))
-        {
-            // The reader resynchronised the ring under this record (corrupt shared memory): it is lost, and the
-            // liveness checks fail it like any lost call.
-            corruptRecords++;
-        }
+        ring.commit(claimed);
         sentPositions[slot] = ring.producerPosition();
         state[slot] = IN_FLIGHT;
         serverGenerations[slot] = serverGeneration;
         final int at = wrap(fifoHead[service] + fifoCount[service]++);
         fifoSlots[service][at] = slot;
         fifoIds[service][at] = callIds[slot];
+        if (!active[service])
+        {
+            active[service] = true;
+            activeServices[activeCount++] = service;
+        }
         return true;
     }
 
@@ -456,24 +463,66 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         final long before = delivered;
         deliverFailing(limit);
-        final int n = (int)(delivered - before);
-        if (n < limit && cqReader.hasRecord())
-        {
-            cqReader.read(this, limit - n);
-        }
+        readReplies(before, limit);
         if (delivered == before && inFlight > 0 && (++emptyPolls & 63) == 0)
         {
             final long now = System.nanoTime();
             if (now - lastCheckNs >= checkIntervalNs)
             {
                 lastCheckNs = now;
-                // Liveness checks drain the completion ring before failing calls, so they may hand over a few more
+                // Liveness checks drain the reply lanes before failing calls, so they may hand over a few more
                 // completions than the limit.
                 checkLiveness(now);
                 deliverFailing(limit);
             }
         }
         return (int)(delivered - before);
+    }
+
+    /**
+     * Reads the reply lanes of the services with calls in flight (and, in MOVER mode, the mover's CQ) until
+     * {@code limit} completions have been delivered since {@code before}. A service leaves the list once it has no
+     * call in flight; a late reply left in its lane is read when it next has one.
+     */
+    private void readReplies(final long before, final int limit)
+    {
+        if (moverMode && delivered - before < limit && cqReader.hasRecord())
+        {
+            cqReader.read(this, limit - (int)(delivered - before));
+        }
+        for (int i = 0; i < activeCount && delivered - before < limit; )
+        {
+            final int s = activeServices[i];
+            final RingReader lane = replyLanes[s];
+            if (lane.hasRecord())
+            {
+                lane.read(this, limit - (int)(delivered - before));
+            }
+            if (fifoCount[s] == 0)
+            {
+                active[s] = false;
+                activeServices[i] = activeServices[--activeCount];
+            }
+            else
+            {
+                i++;
+            }
+        }
+    }
+
+    /**
+     * Reads every reply already committed (past the lanes' wraps too), before calls are failed for want of one.
+     */
+    private void drainReplies()
+    {
+        if (moverMode)
+        {
+            cqReader.readAcrossWrap(this, maxInFlight);
+        }
+        for (int i = 0; i < activeCount; i++)
+        {
+            replyLanes[activeServices[i]].readAcrossWrap(this, maxInFlight);
+        }
     }
 
     private int deliverFailing(final int limit)
@@ -621,7 +670,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private void corruptCompletionRing(final String what)
     {
         corruptRecords++;
-        failAllInFlight(Status.FAILED, "the completion ring of client " + index + " held a corrupt record (" + what
+        failAllInFlight(Status.FAILED, "a reply ring of client " + index + " held a corrupt record (" + what
             + "); every call in flight fails, since its reply may have been that record");
     }
 
@@ -682,7 +731,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             }
             if (gone != null)
             {
-                cqReader.readAcrossWrap(this, maxInFlight);
+                drainReplies();
                 failAllInFlight(goneStatus, gone);
                 return;
             }
@@ -695,7 +744,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         if (epoch != ownEpoch)
         {
             ownEpoch = epoch;
-            cqReader.readAcrossWrap(this, maxInFlight);
+            drainReplies();
             corruptRecords++;
             failAllInFlight(Status.FAILED, "the kernel's mover found corrupt records in the submission ring of client "
                 + index + "; calls in flight then fail, since they may have been among them");
@@ -713,7 +762,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final long serverEpoch = header.getLongVolatile(e + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
             if (serverState != IpcLayout.ATTACHED || silence > serverTimeoutNs)
             {
-                cqReader.readAcrossWrap(this, maxInFlight);
+                drainReplies();
                 failService(s, Status.FAILED, "the server of service " + s + " (pid "
                     + header.getLong(e + IpcLayout.ENTRY_PID_OFFSET) + ") "
                     + (serverState == IpcLayout.ATTACHED ? "has not heartbeaten for " + silence / 1_000_000 + " ms"
@@ -723,7 +772,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             else if (serverEpoch != serverEpochs[s])
             {
                 serverEpochs[s] = serverEpoch;
-                cqReader.readAcrossWrap(this, maxInFlight);
+                drainReplies();
                 corruptRecords++;
                 failService(s, Status.FAILED, "the server of service " + s + " found corrupt records in its request "
                     + "ring; calls in flight to it fail, since they may have been among them");
@@ -747,34 +796,34 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * DIRECT mode: a server publishes its ring's consumer position only after writing the replies of the requests it
-     * read, so once that position passed a request, its reply is in this client's completion ring or was lost (a
-     * corrupt record, a reply that found the ring full). Read the position, drain the ring (past its wrap too: the reply
-     * may lie behind a padding record at the ring's end), and fail what is left.
+     * DIRECT mode: a server publishes its request lane's consumer position only after writing the replies of the
+     * requests it read, so once that position passed a request, its reply is in the reply lane or was lost (a
+     * corrupt record). Read the position, drain the reply lanes (past their wraps too: the reply may lie behind a
+     * padding record at the lane's end), and fail what is left.
      */
     private void failPassedUnanswered(final int service)
     {
-        final long consumed = serverRings[service].consumerPosition();
-        cqReader.readAcrossWrap(this, maxInFlight);
+        final long consumed = requestLanes[service].consumerPosition();
+        drainReplies();
         failLostBefore(service, consumed);
     }
 
     /**
      * MOVER mode's {@link #failPassedUnanswered}. The mover advances the submission ring's consumer position only
-     * after publishing what it read into the servers' rings (or answering it itself), so once that position reaches
-     * this client's producer position, every call sent so far is in a server's ring or answered. Mark then the
-     * server's producer position; once the server's consumer position passes the mark, the replies to all of those
-     * calls are in the completion ring, or were lost (a corrupt record met on the way, a record of a type the
-     * server could not take, a reply that found the ring full). Drain the ring and fail what is left.
+     * after publishing what it read into the request lanes (or answering it itself), so once that position reaches
+     * this client's producer position, every call sent so far is in a request lane or answered. Mark then the
+     * lane's producer position; once the server's consumer position passes the mark, the replies to all of those
+     * calls are in the reply lane or the completion ring, or were lost (a corrupt record met on the way, a record of
+     * a type the server could not take). Drain them and fail what is left.
      */
     private void failMovedUnanswered(final int service)
     {
         final long mark = moverMarks[service];
-        if (mark >= 0 && serverRings[service].consumerPosition() >= mark)
+        if (mark >= 0 && requestLanes[service].consumerPosition() >= mark)
         {
             final long sentBefore = moverMarkSent[service];
             moverMarks[service] = -1;
-            cqReader.readAcrossWrap(this, maxInFlight);
+            drainReplies();
             failLostBefore(service, sentBefore);
         }
         if (moverMarks[service] < 0)
@@ -783,7 +832,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             if (sq.consumerPosition() == sent)
             {
                 moverMarkSent[service] = sent;
-                moverMarks[service] = serverRings[service].producerPosition();
+                moverMarks[service] = requestLanes[service].producerPosition();
             }
         }
     }
@@ -811,7 +860,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final long id = callIds[lost];
             popUntil(service, lost, id);
             fail(lost, Status.FAILED, "call " + id + " to service " + service + " was read by its server but no "
-                + "reply came back (a corrupt record, or a reply that found the completion ring full)");
+                + "reply came back (a corrupt record)");
         }
     }
 
@@ -1068,8 +1117,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             b.append(" fifo[").append(s).append("]=").append(fifoCount[s]);
-            b.append(" consumed=").append(serverRings[s].consumerPosition()).append(" produced=")
-                .append(serverRings[s].producerPosition());
+            b.append(" consumed=").append(requestLanes[s].consumerPosition()).append(" produced=")
+                .append(requestLanes[s].producerPosition());
             if (moverMode)
             {
                 b.append(" mark=").append(moverMarks[s]);

@@ -22,8 +22,8 @@ import java.util.concurrent.locks.LockSupport;
  * keeps the registry of clients and servers that attach to it from other processes, watches their heartbeats,
  * reclaims the rings of clients that die or detach, and, in {@link Mode#MOVER} mode, runs the mover that scans every
  * attached client's submission ring round-robin (a bounded batch per client per pass) and routes each request by
- * service id to its server's ring. In {@link Mode#DIRECT} mode clients write into the servers' rings themselves and
- * the kernel only keeps house.
+ * service id into the request lane (the ring of that client and that service) its server reads. In
+ * {@link Mode#DIRECT} mode clients write into their request lanes themselves and the kernel only keeps house.
  *
  * <pre>{@code
  * IpcKernel kernel = IpcKernel.builder().name("demo").mode(Mode.DIRECT).services(1).build().start();
@@ -46,11 +46,9 @@ public final class IpcKernel implements AutoCloseable
     private final IdleStrategy idle;
     private final AgentThreadFactory threadFactory;
     private final RingReader[] sqReaders;
-    private final RingReader[] serverReaders;
-    private final RingWriter[] cqs;
-    private final RingWriter[] serverRings;
-    private final UnsafeBuffer[] sqBuffers;
-    private final UnsafeBuffer[] cqBuffers;
+    private final LaneWriter[] cqs;
+    /** The mover's request lanes, per client and service, made on first use. */
+    private final LaneWriter[][] requestLanes;
     private final long[][] quarantinePasses;
     private final int[] clientGenerations;
     private final Forwarder forwarder = new Forwarder();
@@ -79,26 +77,16 @@ public final class IpcKernel implements AutoCloseable
         this.threadFactory = b.threadFactory;
         final int clients = layout.maxClients;
         this.sqReaders = new RingReader[clients];
-        this.cqs = new RingWriter[clients];
-        this.sqBuffers = new UnsafeBuffer[clients];
-        this.cqBuffers = new UnsafeBuffer[clients];
+        this.cqs = new LaneWriter[clients];
+        this.requestLanes = new LaneWriter[clients][];
         this.quarantinePasses = new long[clients][layout.maxServices];
         this.clientGenerations = new int[clients];
         for (int c = 0; c < clients; c++)
         {
-            sqBuffers[c] = new UnsafeBuffer(header, (int)layout.sqOffset(c), layout.sqBytes + IpcLayout.TRAILER);
-            cqBuffers[c] = new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER);
-            sqReaders[c] = new RingReader(sqBuffers[c], IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
-            cqs[c] = new RingWriter(cqBuffers[c]);
-        }
-        this.serverRings = new RingWriter[layout.maxServices];
-        this.serverReaders = new RingReader[layout.maxServices];
-        for (int s = 0; s < layout.maxServices; s++)
-        {
-            final UnsafeBuffer ring = new UnsafeBuffer(
-                header, (int)layout.requestRingOffset(s), layout.requestRingBytes + IpcLayout.TRAILER);
-            serverRings[s] = new RingWriter(ring);
-            serverReaders[s] = new RingReader(ring, IpcLayout.REQUEST_TYPE, timeouts.clientTimeoutNs());
+            sqReaders[c] = RingReader.lane(
+                IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE,
+                timeouts.clientTimeoutNs());
+            cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));
         }
         this.scratch = new UnsafeBuffer(new byte[layout.slotBytes + IpcLayout.MSG_HEADER]);
     }
@@ -198,7 +186,7 @@ public final class IpcKernel implements AutoCloseable
         return work;
     }
 
-    /** Routes requests from one client's submission ring to the servers' rings. */
+    /** Routes requests from one client's submission ring into its request lanes. */
     private final class Forwarder implements RingReader.RecordHandler
     {
         int client;
@@ -237,14 +225,16 @@ public final class IpcKernel implements AutoCloseable
                 return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "service " + service
                     + " has no live server; start one with IpcServer.builder()...service(" + service + ", handler)");
             }
-            final RingWriter ring = serverRings[service];
-            final int claimed = ring.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
+            final LaneWriter lane = requestLane(client, service);
+            final int claimed = lane.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
             if (claimed < 0)
             {
+                // The server has not caught up with this client's lane: the rest of the SQ waits, in order.
                 return RingReader.STOP;
             }
-            ring.buffer().putBytes(claimed, buffer, index, IpcLayout.MSG_HEADER + payload);
-            commit(ring, claimed);
+            // RingReader checked the record lies in the SQ; the claim holds MSG_HEADER + payload bytes.
+            RawMemory.copy(buffer, index, lane.buffer(), claimed, IpcLayout.MSG_HEADER + payload);
+            lane.commit(claimed);
             forwarded.incrementAndGet();
             return RingReader.CONSUMED;
         }
@@ -253,7 +243,7 @@ public final class IpcKernel implements AutoCloseable
         {
             final byte[] text = m.getBytes(StandardCharsets.UTF_8);
             final int len = Math.min(text.length, layout.slotBytes);
-            final RingWriter cq = cqs[client];
+            final LaneWriter cq = cqs[client];
             final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
             if (claimed < 0)
             {
@@ -262,19 +252,8 @@ public final class IpcKernel implements AutoCloseable
             final UnsafeBuffer b = cq.buffer();
             IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, status);
             b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
-            commit(cq, claimed);
+            cq.commit(claimed);
             return RingReader.CONSUMED;
-        }
-
-        private void commit(final RingWriter ring, final int claimed)
-        {
-            if (!ring.commit(claimed))
-            {
-                // The ring's reader resynchronised it under this record (corrupt memory): count it; the client
-                // learns through its epoch.
-                corruptRecords.incrementAndGet();
-                bumpEpoch(client);
-            }
         }
 
         @Override
@@ -283,6 +262,23 @@ public final class IpcKernel implements AutoCloseable
             corruptRecords.incrementAndGet();
             bumpEpoch(client);
         }
+    }
+
+    private LaneWriter requestLane(final int client, final int service)
+    {
+        LaneWriter[] lanes = requestLanes[client];
+        if (lanes == null)
+        {
+            lanes = new LaneWriter[layout.maxServices];
+            requestLanes[client] = lanes;
+        }
+        LaneWriter lane = lanes[service];
+        if (lane == null)
+        {
+            lane = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(client, service), layout.laneBytes));
+            lanes[service] = lane;
+        }
+        return lane;
     }
 
     private void bumpEpoch(final int client)
@@ -321,8 +317,9 @@ public final class IpcKernel implements AutoCloseable
                 case IpcLayout.QUARANTINED:
                     if (serversPassed(c, now))
                     {
-                        sqBuffers[c].setMemory(0, sqBuffers[c].capacity(), (byte)0);
-                        cqBuffers[c].setMemory(0, cqBuffers[c].capacity(), (byte)0);
+                        // No server touches a lane of a client that is not attached, once it finished the pass
+                        // it was in: the client's rings and lanes can be cleaned.
+                        header.setMemory((int)layout.sqOffset(c), (int)layout.clientBlock(), (byte)0);
                         header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, 0);
                         header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.FREE);
                     }
@@ -492,19 +489,24 @@ public final class IpcKernel implements AutoCloseable
 
     private boolean drained()
     {
+        final long now = System.nanoTime();
         for (int c = 0; c < layout.maxClients; c++)
         {
             final int state = header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET);
-            if (state == IpcLayout.ATTACHED && !sqReaders[c].isEmpty())
+            if (state != IpcLayout.ATTACHED)
+            {
+                continue;
+            }
+            if (!sqReaders[c].isEmpty())
             {
                 return false;
             }
-        }
-        for (int s = 0; s < layout.maxServices; s++)
-        {
-            if (serverAlive(s, System.nanoTime()) && !serverReaders[s].isEmpty())
+            for (int s = 0; s < layout.maxServices; s++)
             {
-                return false;
+                if (serverAlive(s, now) && !IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes))
+                {
+                    return false;
+                }
             }
         }
         return true;
@@ -530,7 +532,7 @@ public final class IpcKernel implements AutoCloseable
         private int maxClients = 16;
         private int slotBytes = 256;
         private int maxInFlight = 64;
-        private int requestRingBytes;
+        private int laneBytes;
         private int moverBatch = 32;
         private Duration drainTimeout = Duration.ofSeconds(1);
         private IpcTimeouts timeouts = IpcTimeouts.DEFAULTS;
@@ -564,7 +566,7 @@ public final class IpcKernel implements AutoCloseable
         }
 
         /**
-         * @param mode {@link Mode#DIRECT} (clients write into servers' rings) or {@link Mode#MOVER} (the kernel's
+         * @param mode {@link Mode#DIRECT} (clients write into their request lanes) or {@link Mode#MOVER} (the kernel's
          *             mover routes every request).
          * @return this builder.
          */
@@ -620,12 +622,16 @@ public final class IpcKernel implements AutoCloseable
         }
 
         /**
-         * @param bytes capacity of each server's request ring, a power of two; 0 for a size derived from the others.
+         * @param bytes capacity of each lane (the request ring and the reply ring of one client and one service), a
+         *              power of two from 1024 holding at least eight records of the largest slot; 0 (the default)
+         *              for one that holds a client's {@code maxInFlight} calls. A smaller lane holds calls back
+         *              (staged, sent on as the server catches up) and makes the server wait for the client to read
+         *              its replies.
          * @return this builder.
          */
-        public Builder requestRingBytes(final int bytes)
+        public Builder laneBytes(final int bytes)
         {
-            this.requestRingBytes = bytes;
+            this.laneBytes = bytes;
             return this;
         }
 
@@ -698,7 +704,7 @@ public final class IpcKernel implements AutoCloseable
             }
             final IpcLayout layout = IpcLayout.of(
                 mode == Mode.MOVER ? IpcLayout.MODE_MOVER : IpcLayout.MODE_DIRECT,
-                maxClients, services, slotBytes, maxInFlight, requestRingBytes);
+                maxClients, services, slotBytes, maxInFlight, laneBytes);
             final Path file = directory.resolve(IpcLayout.FILE_NAME);
             if (Files.exists(file))
             {

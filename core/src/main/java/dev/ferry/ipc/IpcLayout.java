@@ -16,7 +16,7 @@ final class IpcLayout
 {
     /** "FERRYIPC" in little-endian ASCII. */
     static final long MAGIC = 0x4350_4959_5252_4546L;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final String FILE_NAME = "ferry.ipc";
 
     static final int PAGE = 4096;
@@ -33,7 +33,7 @@ final class IpcLayout
     static final int MAX_IN_FLIGHT_OFFSET = 28;
     static final int SQ_BYTES_OFFSET = 32;
     static final int CQ_BYTES_OFFSET = 36;
-    static final int REQUEST_RING_BYTES_OFFSET = 40;
+    static final int LANE_BYTES_OFFSET = 40;
     static final int FILE_LENGTH_OFFSET = 48;
     static final int KERNEL_PID_OFFSET = 56;
     static final int HEARTBEAT_INTERVAL_OFFSET = 64;
@@ -42,6 +42,7 @@ final class IpcLayout
     static final int KERNEL_TIMEOUT_OFFSET = 88;
     static final int KERNEL_STATE_OFFSET = 128;
     static final int KERNEL_HEARTBEAT_OFFSET = 136;
+    static final int ATTACH_COUNT_OFFSET = 192;
     static final int HEADER_BYTES = PAGE;
 
     static final int MODE_DIRECT = 1;
@@ -100,7 +101,7 @@ final class IpcLayout
     final int maxInFlight;
     final int sqBytes;
     final int cqBytes;
-    final int requestRingBytes;
+    final int laneBytes;
     final int clientTableOffset;
     final int serverTableOffset;
     final int ringsOffset;
@@ -114,7 +115,7 @@ final class IpcLayout
         final int maxInFlight,
         final int sqBytes,
         final int cqBytes,
-        final int requestRingBytes)
+        final int laneBytes)
     {
         this.mode = mode;
         this.maxClients = maxClients;
@@ -123,18 +124,23 @@ final class IpcLayout
         this.maxInFlight = maxInFlight;
         this.sqBytes = sqBytes;
         this.cqBytes = cqBytes;
-        this.requestRingBytes = requestRingBytes;
+        this.laneBytes = laneBytes;
         this.clientTableOffset = HEADER_BYTES;
         this.serverTableOffset = clientTableOffset + maxClients * ENTRY_BYTES;
         this.ringsOffset = BitUtil.align(serverTableOffset + maxServices * ENTRY_BYTES, PAGE);
-        this.fileLength = ringsOffset
-            + (long)maxClients * (sqBytes + TRAILER + cqBytes + TRAILER)
-            + (long)maxServices * (requestRingBytes + TRAILER);
+        this.fileLength = ringsOffset + (long)maxClients * clientBlock();
+    }
+
+    /** Bytes of one client's rings: its SQ, its CQ, then a request lane and a reply lane per service. */
+    long clientBlock()
+    {
+        return (long)sqBytes + TRAILER + cqBytes + TRAILER + 2L * maxServices * (laneBytes + TRAILER);
     }
 
     /**
-     * The layout for a kernel's settings: rings sized so that a client's submission and completion rings always
-     * hold all of its calls in flight.
+     * The layout for a kernel's settings: a client's rings and lanes sized so that each always holds all of its calls
+     * in flight (the SQ and CQ only in MOVER mode, where the mover uses them), unless {@code laneBytes} says
+     * otherwise.
      */
     static IpcLayout of(
         final int mode,
@@ -142,15 +148,14 @@ final class IpcLayout
         final int maxServices,
         final int slotBytes,
         final int maxInFlight,
-        final int requestRingBytes)
+        final int laneBytes)
     {
         final int record = recordBytes(slotBytes);
-        final int perClient = BitUtil.findNextPositivePowerOfTwo(Math.max(8 * record, (maxInFlight + 1) * record));
-        final int requests = requestRingBytes > 0 ? requestRingBytes
-            : BitUtil.findNextPositivePowerOfTwo(Math.min(MAX_RING_BYTES, Math.max(64 * 1024, 4 * perClient)));
+        final long needed = Math.max(8L * record, (maxInFlight + 1L) * record);
+        final int perClient = needed > MAX_RING_BYTES ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
+        final int ring = mode == MODE_MOVER ? perClient : minRing(record);
         final IpcLayout layout = new IpcLayout(
-            mode, maxClients, maxServices, slotBytes, maxInFlight, mode == MODE_MOVER ? perClient : minRing(record), perClient,
-            requests);
+            mode, maxClients, maxServices, slotBytes, maxInFlight, ring, ring, laneBytes > 0 ? laneBytes : perClient);
         final String problem = layout.problem();
         if (problem != null)
         {
@@ -222,7 +227,7 @@ final class IpcLayout
             header.getInt(MAX_IN_FLIGHT_OFFSET),
             header.getInt(SQ_BYTES_OFFSET),
             header.getInt(CQ_BYTES_OFFSET),
-            header.getInt(REQUEST_RING_BYTES_OFFSET));
+            header.getInt(LANE_BYTES_OFFSET));
         final String problem = layout.problem();
         if (problem != null)
         {
@@ -260,16 +265,16 @@ final class IpcLayout
             return "maxInFlight " + maxInFlight + " is outside 1-" + MAX_IN_FLIGHT_LIMIT;
         }
         final int record = recordBytes(slotBytes);
-        if (!ringOk(sqBytes, record) || !ringOk(cqBytes, record) || !ringOk(requestRingBytes, record))
+        if (!ringOk(sqBytes, record) || !ringOk(cqBytes, record) || !ringOk(laneBytes, record))
         {
-            return "ring capacities " + sqBytes + "/" + cqBytes + "/" + requestRingBytes
+            return "ring capacities " + sqBytes + "/" + cqBytes + "/" + laneBytes
                 + " must be powers of two from 1024 to " + MAX_RING_BYTES + " holding at least eight records of "
                 + record + " bytes";
         }
-        if (cqBytes < (long)(maxInFlight + 1) * record)
+        if (mode == MODE_MOVER && (cqBytes < (long)(maxInFlight + 1) * record || sqBytes < (long)(maxInFlight + 1) * record))
         {
-            return "completion ring of " + cqBytes + " bytes cannot hold " + maxInFlight + " replies of " + record
-                + " bytes";
+            return "submission or completion ring of " + sqBytes + "/" + cqBytes + " bytes cannot hold " + maxInFlight
+                + " records of " + record + " bytes";
         }
         if (fileLength > MAX_FILE_LENGTH)
         {
@@ -294,7 +299,7 @@ final class IpcLayout
         header.putInt(MAX_IN_FLIGHT_OFFSET, maxInFlight);
         header.putInt(SQ_BYTES_OFFSET, sqBytes);
         header.putInt(CQ_BYTES_OFFSET, cqBytes);
-        header.putInt(REQUEST_RING_BYTES_OFFSET, requestRingBytes);
+        header.putInt(LANE_BYTES_OFFSET, laneBytes);
         header.putLong(FILE_LENGTH_OFFSET, fileLength);
         header.putLong(KERNEL_PID_OFFSET, pid);
         header.putLong(HEARTBEAT_INTERVAL_OFFSET, timeouts.heartbeatIntervalNs());
@@ -318,7 +323,7 @@ final class IpcLayout
 
     long sqOffset(final int client)
     {
-        return ringsOffset + (long)client * (sqBytes + TRAILER + cqBytes + TRAILER);
+        return ringsOffset + (long)client * clientBlock();
     }
 
     long cqOffset(final int client)
@@ -326,10 +331,30 @@ final class IpcLayout
         return sqOffset(client) + sqBytes + TRAILER;
     }
 
-    long requestRingOffset(final int service)
+    /** The lane only client {@code client} (DIRECT) or the mover (MOVER) writes its requests to service {@code service} into. */
+    long requestLaneOffset(final int client, final int service)
     {
-        return ringsOffset + (long)maxClients * (sqBytes + TRAILER + cqBytes + TRAILER)
-            + (long)service * (requestRingBytes + TRAILER);
+        return cqOffset(client) + cqBytes + TRAILER + 2L * service * (laneBytes + TRAILER);
+    }
+
+    /** The lane only the server of {@code service} writes its replies to client {@code client} into. */
+    long replyLaneOffset(final int client, final int service)
+    {
+        return requestLaneOffset(client, service) + laneBytes + TRAILER;
+    }
+
+    /** True when the ring at {@code offset} of the mapping has its consumer position at its producer position. */
+    static boolean ringEmpty(final UnsafeBuffer mapping, final long offset, final int capacity)
+    {
+        final int trailer = (int)offset + capacity;
+        return mapping.getLongVolatile(trailer + RingBufferDescriptor.HEAD_POSITION_OFFSET)
+            == mapping.getLongVolatile(trailer + RingBufferDescriptor.TAIL_POSITION_OFFSET);
+    }
+
+    /** The buffer of a ring at {@code offset} of the mapping, with data area {@code capacity} and its trailer. */
+    static UnsafeBuffer ring(final UnsafeBuffer mapping, final long offset, final int capacity)
+    {
+        return new UnsafeBuffer(mapping, (int)offset, capacity + TRAILER);
     }
 
     boolean mover()

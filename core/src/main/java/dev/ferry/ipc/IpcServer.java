@@ -17,14 +17,16 @@ import java.util.function.Supplier;
 
 /**
  * A server process's side of Ferry across processes: it attaches one {@link Handler} to a service of a running
- * {@link IpcKernel} and serves that service's request ring on its own agent thread, writing each reply into the
- * calling client's completion ring. The handler is the same as in one JVM: request in {@code [0, length)}, reply
- * written from index 0 of the same buffer.
+ * {@link IpcKernel} and serves it on its own agent thread: it polls each attached client's request lane to the
+ * service and writes each reply into that client's reply lane (it is the only writer of those lanes and their only
+ * reader of requests). The handler is the same as in one JVM: request in {@code [0, length)}, reply written from
+ * index 0 of the same buffer.
  *
  * <p>Every request record is checked before use: a record whose fields are out of range, or whose client is not the
  * one attached now, is counted and, when its caller can be told, answered with a FAILED completion. A server that
  * attaches to a service whose previous server died takes its place; requests the dead one left unread are
- * discarded (their callers got error completions when it stopped heartbeating).
+ * discarded (their callers got error completions when it stopped heartbeating), and a reply it died writing is
+ * padded over. A server that finds itself replaced (it was suspended past the server timeout) stops.
  *
  * <p>Threading: build, start and close from one thread; the handler runs only on the server's agent thread (made by
  * the builder's {@link AgentThreadFactory}, role {@link AgentRole#SERVER}, index = service id), one call at a time,
@@ -41,8 +43,13 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     private final IdleStrategy idle;
     private final int batch;
     private final long kernelTimeoutNs;
-    private final RingReader reader;
-    private final RingWriter[] cqs;
+    private final RingReader[] requestLanes;
+    private final LaneWriter[] replyLanes;
+    private final int[] scan;
+    private int scanCount;
+    private long seenAttaches = -1;
+    private int currentClient;
+    private int currentGeneration;
     private final byte[] messageBytes;
     private final UnsafeBuffer message;
     private final Object heartbeat;
@@ -78,14 +85,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         checkKernel(mapping);
         this.entry = layout.serverEntry(service);
-        final UnsafeBuffer ring = new UnsafeBuffer(
-            header, (int)layout.requestRingOffset(service), layout.requestRingBytes + IpcLayout.TRAILER);
-        this.reader = new RingReader(ring, IpcLayout.REQUEST_TYPE, header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET));
-        this.cqs = new RingWriter[layout.maxClients];
+        final long clientTimeout = header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET);
+        this.requestLanes = new RingReader[layout.maxClients];
+        this.replyLanes = new LaneWriter[layout.maxClients];
+        this.scan = new int[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
-            cqs[c] = new RingWriter(
-                new UnsafeBuffer(header, (int)layout.cqOffset(c), layout.cqBytes + IpcLayout.TRAILER));
+            requestLanes[c] = RingReader.lane(
+                IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
+                clientTimeout);
+            replyLanes[c] = new LaneWriter(IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
         }
         this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
         this.message = new UnsafeBuffer(messageBytes, 0, layout.slotBytes);
@@ -106,7 +115,18 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             mapping.close();
             throw new IllegalStateException("another server attached to service " + service + " at the same time");
         }
-        this.discardedAtAttach = reader.skipAll();
+        long discarded = 0;
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+            {
+                // Requests the previous server left unread: their callers fail them when they see it replaced.
+                discarded += requestLanes[c].skipAll();
+                // A reply the previous server claimed but never committed would hold its client's reader up.
+                replyLanes[c].padUncommitted();
+            }
+        }
+        this.discardedAtAttach = discarded;
         this.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
         header.putInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET, generation);
         header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
@@ -150,15 +170,19 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             while (running)
             {
+                if (header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
+                {
+                    // Replaced: this server was taken for dead (suspended past the server timeout?) and another
+                    // attached. Its lanes have a producer and a consumer already.
+                    stopReason = "another server attached to service " + service + " after this one stopped "
+                        + "heartbeating for longer than the server timeout";
+                    running = false;
+                    break;
+                }
                 int n = 0;
                 try
                 {
-                    // An idle pass reads one word of the ring; the full read runs when there is a record (or its
-                    // periodic stuck check is due).
-                    if (reader.hasRecord())
-                    {
-                        n = reader.read(this, batch);
-                    }
+                    n = pass();
                 }
                 catch (final RuntimeException ex)
                 {
@@ -185,6 +209,50 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
         }
+    }
+
+    /**
+     * One look at the request lane of every client that may be attached: a lane that shows a record is read (up to
+     * the batch) if its client is still attached; its replies go into the client's reply lane, and the lane's head
+     * moves only after them.
+     */
+    private int pass()
+    {
+        final long attaches = header.getLongVolatile(IpcLayout.ATTACH_COUNT_OFFSET);
+        if (attaches != seenAttaches)
+        {
+            seenAttaches = attaches;
+            int n = 0;
+            for (int c = 0; c < layout.maxClients; c++)
+            {
+                final int state = header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET);
+                if (state == IpcLayout.ATTACHED || state == IpcLayout.ATTACHING)
+                {
+                    scan[n++] = c;
+                }
+            }
+            scanCount = n;
+        }
+        int work = 0;
+        for (int i = 0; i < scanCount; i++)
+        {
+            final int c = scan[i];
+            final RingReader lane = requestLanes[c];
+            // An idle look reads one word of the lane; the full read runs when there is a record (or its periodic
+            // stuck check is due).
+            if (lane.hasRecord())
+            {
+                final int clientEntry = layout.clientEntry(c);
+                // A client being reclaimed or re-attached: its lanes are not ours to touch until it is attached.
+                if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+                {
+                    currentClient = c;
+                    currentGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+                    work += lane.read(this, batch);
+                }
+            }
+        }
+        return work;
     }
 
     private void checkKernelAlive()
@@ -215,24 +283,25 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         final int client = RawMemory.getInt(buffer, index + IpcLayout.REQ_CLIENT_OFFSET);
         final int clientGeneration = RawMemory.getInt(buffer, index + IpcLayout.REQ_GENERATION_OFFSET);
         final int slot = RawMemory.getInt(buffer, index + IpcLayout.REQ_SLOT_OFFSET);
-        if (client < 0 || client >= layout.maxClients || slot < 0 || slot >= layout.maxInFlight || callId < 0)
+        // The lane is the client's: a record naming another client, or a generation to come, is garbage.
+        if (client != currentClient || slot < 0 || slot >= layout.maxInFlight || callId < 0 || clientGeneration <= 0
+            || clientGeneration > currentGeneration)
         {
             corruptRecord();
             return RingReader.CORRUPT;
         }
-        final int clientEntry = layout.clientEntry(client);
-        final int currentGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
-        if (clientGeneration <= 0 || clientGeneration > currentGeneration)
+        if (clientGeneration != currentGeneration)
         {
-            corruptRecord();
-            return RingReader.CORRUPT;
-        }
-        if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
-            || currentGeneration != clientGeneration)
-        {
-            // A request of a client that has since died or detached: nobody to answer.
+            // A request of an earlier occupant of the client's entry: nobody to answer.
             stale.incrementAndGet();
             return RingReader.CONSUMED;
+        }
+        final LaneWriter lane = replyLanes[client];
+        if (!lane.hasRoomFor(IpcLayout.MSG_HEADER + layout.slotBytes))
+        {
+            // The client has not read its earlier replies yet: leave the request until it has (only this server
+            // writes the lane, so the room found now stays until the reply).
+            return RingReader.STOP;
         }
         final int serviceId = RawMemory.getInt(buffer, index + IpcLayout.REQ_SERVICE_OFFSET);
         final int payload = length - IpcLayout.MSG_HEADER;
@@ -240,7 +309,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             || payload > length - IpcLayout.MSG_HEADER)
         {
             corrupt.incrementAndGet();
-            reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
+            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
                 + service + ": service " + serviceId + ", payload length " + payload + " in a " + length
                 + "-byte record");
             return RingReader.CONSUMED;
@@ -269,22 +338,22 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         if (failure == null)
         {
-            final RingWriter cq = cqs[client];
-            final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
+            final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
             if (claimed < 0)
             {
+                // Cannot happen (the room was checked, and only this thread writes the lane); counted if it does.
                 dropped.incrementAndGet();
                 return RingReader.CONSUMED;
             }
             // The claim lies inside the ring and holds MSG_HEADER + replyLength bytes: unchecked writes.
-            final UnsafeBuffer b = cq.buffer();
+            final UnsafeBuffer b = lane.buffer();
             IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, IpcLayout.STATUS_OK);
             RawMemory.copy(message, 0, b, claimed + IpcLayout.MSG_HEADER, replyLength);
-            commit(cq, claimed);
+            lane.commit(claimed);
         }
         else
         {
-            reply(client, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
+            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
         }
         // Only this thread writes the count: a release store, not a locked read-modify-write per call.
         served.lazySet(served.get() + 1);
@@ -292,32 +361,21 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     }
 
     private void reply(
-        final int client, final int clientGeneration, final long callId, final int slot, final int status,
+        final LaneWriter lane, final int clientGeneration, final long callId, final int slot, final int status,
         final String text)
     {
         final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         final int len = Math.min(bytes.length, layout.slotBytes);
-        final RingWriter cq = cqs[client];
-        final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+        final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
         if (claimed < 0)
         {
             dropped.incrementAndGet();
             return;
         }
-        final UnsafeBuffer b = cq.buffer();
+        final UnsafeBuffer b = lane.buffer();
         IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, status);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
-        commit(cq, claimed);
-    }
-
-    private void commit(final RingWriter cq, final int claimed)
-    {
-        if (!cq.commit(claimed))
-        {
-            // The client resynchronised its completion ring under the reply (corrupt shared memory): the reply is
-            // lost; the callers learn through the epoch.
-            corruptRecord();
-        }
+        lane.commit(claimed);
     }
 
     private void corruptRecord()
@@ -431,7 +489,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         closed = true;
         final long deadline = System.nanoTime() + 1_000_000_000L;
-        while (thread.isAlive() && !reader.isEmpty() && System.nanoTime() - deadline < 0)
+        while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
         {
             Thread.onSpinWait();
         }
@@ -450,6 +508,19 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             mapping.close();
         }
+    }
+
+    private boolean drained()
+    {
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
+                && !requestLanes[c].isEmpty())
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

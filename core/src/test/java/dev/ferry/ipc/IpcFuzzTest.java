@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Random bytes written into live rings (the servers' request rings, the clients' completion rings and, with a mover,
- * their submission rings) while clients call: the mover, the server and the clients survive, every call gets
+ * Random bytes written into live rings (the clients' request and reply lanes and, with a mover, their submission and
+ * completion rings) while clients call: the mover, the server and the clients survive, every call gets
  * exactly one completion, corrupt records show up in the counters, and once the fuzzing stops calls succeed again.
  * Ring payloads carry no checksum, so a byte flipped inside a payload can reach the caller; only records' structure
  * (lengths, types, ids, positions) is checked.
@@ -76,13 +76,14 @@ final class IpcFuzzTest
 
             final IpcLayout layout = fuzzView.layout;
             final List<long[]> regions = new ArrayList<>();
-            regions.add(new long[] {layout.requestRingOffset(0), layout.requestRingBytes});
             for (int c = 0; c < layout.maxClients; c++)
             {
-                regions.add(new long[] {layout.cqOffset(c), layout.cqBytes});
+                regions.add(new long[] {layout.requestLaneOffset(c, 0), layout.laneBytes});
+                regions.add(new long[] {layout.replyLaneOffset(c, 0), layout.laneBytes});
                 if (mode == Mode.MOVER)
                 {
                     regions.add(new long[] {layout.sqOffset(c), layout.sqBytes});
+                    regions.add(new long[] {layout.cqOffset(c), layout.cqBytes});
                 }
             }
             final SplittableRandom random = new SplittableRandom(42);

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A request that vanishes inside a server's ring without any sign of corruption (its record's type overwritten, so
+ * A request that vanishes inside its request lane without any sign of corruption (its record's type overwritten, so
  * the server skips it as a record not meant for it) still gets exactly one completion: FAILED, once the server has
  * read past it. It is the last call in flight, so no later reply shows it missing: the client has to notice that
  * the server read past it (in MOVER mode, after the mover had forwarded everything the client sent).
@@ -71,12 +71,12 @@ final class IpcLostCallTest
             assertEquals(2, client.flush());
             assertTrue(inHandler.await(10, TimeUnit.SECONDS), "the server never ran the first call");
 
-            // The server is inside the first call's handler, its ring's consumer position still at that record. The
+            // The server is inside the first call's handler, the lane's consumer position still at that record. The
             // second record follows it: once it is in the ring, give it a type no server takes.
             final IpcLayout layout = view.layout;
-            final UnsafeBuffer ring = new UnsafeBuffer(
-                view.buffer, (int)layout.requestRingOffset(0), layout.requestRingBytes + IpcLayout.TRAILER);
-            final int capacity = layout.requestRingBytes;
+            final UnsafeBuffer ring = IpcLayout.ring(
+                view.buffer, layout.requestLaneOffset(client.id(), 0), layout.laneBytes);
+            final int capacity = layout.laneBytes;
             final long head = ring.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
             final int recordBytes = BitUtil.align(
                 RecordDescriptor.HEADER_LENGTH + IpcLayout.MSG_HEADER + 8, RecordDescriptor.ALIGNMENT);
@@ -84,7 +84,7 @@ final class IpcLostCallTest
             final int secondIndex = (int)((head + recordBytes) & (capacity - 1));
             while (ring.getIntVolatile(RecordDescriptor.lengthOffset(secondIndex)) <= 0)
             {
-                assertTrue(System.nanoTime() < deadline, "the second call never reached the server's ring");
+                assertTrue(System.nanoTime() < deadline, "the second call never reached the request lane");
                 Thread.onSpinWait();
             }
             assertEquals(second, ring.getLong(RecordDescriptor.encodedMsgOffset(secondIndex)

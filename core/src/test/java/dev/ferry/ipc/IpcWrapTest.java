@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Round trips through rings small enough to wrap every few records, with the client's liveness checks running
- * meanwhile: a reply that lies past the completion ring's wrap (behind a padding record) must be found by the check
+ * meanwhile: a reply that lies past its reply lane's wrap (behind a padding record) must be found by the check
  * that drains the ring before failing calls whose request the server has consumed.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -28,11 +28,11 @@ final class IpcWrapTest
     Path tmp;
 
     @Test
-    void repliesBehindTheCompletionRingsWrapAreNotTakenForLost()
+    void repliesBehindTheReplyLanesWrapAreNotTakenForLost()
     {
         final Path dir = tmp.resolve("ferry-wrap");
         final IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).slotBytes(1024).maxInFlight(1)
-            .requestRingBytes(16 * 1024).build().start();
+            .laneBytes(16 * 1024).build().start();
         try (IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) -> len)
             .idleStrategy(BusySpinIdleStrategy::new).start())
         {
@@ -52,7 +52,7 @@ final class IpcWrapTest
                     }
                 }
             };
-            // Each 1 KiB record is 1056 bytes: the 16 KiB completion ring wraps, with a padding record, every 15
+            // Each 1 KiB record is 1056 bytes: the 16 KiB reply lane wraps, with a padding record, every 15
             // replies. The client's checks run every millisecond: 1.5 s gives over a thousand.
             final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
             long calls = 0;

@@ -1,7 +1,7 @@
 package dev.ferry.ring;
 
 import dev.ferry.idle.WakeSignalHandshakeStressTest;
-import dev.ferry.ipc.RingWriterStressTest;
+import dev.ferry.ipc.LaneWriterStressTest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -57,8 +57,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     {@link Slot#ended()}; forbidden: an ended slot showing the request, the previous reply or a stale length.</li>
  *     <li>{@link WakeSignalHandshakeStressTest}: a producer's publish-then-wake against a poller's
  *     announce-then-poll; forbidden: the lost wake-up, where neither sees the other.</li>
- *     <li>{@link RingWriterStressTest}: IPC's many-to-one claim and commit, two producers across the ring's end
- *     against the shared-memory reader; forbidden: a torn or repeated record, a resynchronisation, a lost record.</li>
+ *     <li>{@link LaneWriterStressTest}: IPC's single-producer (lane) claim and commit, two records across the ring's
+ *     end against the lane reader, on a clean ring and on one full of stale records; forbidden: a torn, stale,
+ *     out-of-order or repeated record, a resynchronisation, a lost record.</li>
  * </ul>
  *
  * <p>jcstress runs inside this JVM through {@link JCStress#run()}, never {@code Main} (which calls
@@ -80,7 +81,7 @@ class JcstressRingTest
         DirectRecycleStressTest.class,
         SlotStatusWatchStressTest.class,
         WakeSignalHandshakeStressTest.class,
-        RingWriterStressTest.class);
+        LaneWriterStressTest.class);
 
     /**
      * The forks' VM configuration, instead of jcstress's auto-detected set (16 forks per test on JDK 17, too many for

@@ -29,7 +29,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -41,8 +40,8 @@ import java.util.concurrent.TimeUnit;
  * where the transfers are cheap (the host's fast state: about 150-250 ns a round trip) this is what separates Ferry
  * from Aeron; {@code ipc-bench} measures the round trip itself.
  *
- * <p>Ferry's server is attached as usual but its agent thread is not run: the benchmark drives the server's ring
- * reader (package-private, reached through method handles) exactly as the agent's loop does. Aeron runs an embedded
+ * <p>Ferry's server is attached as usual but its agent thread is not run: the benchmark runs the server's pass over its
+ * request lanes (private, reached through a method handle), as the agent's loop does. Aeron runs an embedded
  * SHARED driver with a backoff idle strategy (its conductor thread is needed for publication limits), as in
  * {@code ipc-bench}.
  *
@@ -69,9 +68,7 @@ public class IpcCpuBenchmark
     private IpcKernel kernel;
     private IpcServer server;
     private IpcClient client;
-    private Object reader;
-    private MethodHandle hasRecord;
-    private MethodHandle read;
+    private MethodHandle pass;
 
     private MediaDriver driver;
     private Aeron aeron;
@@ -94,16 +91,8 @@ public class IpcCpuBenchmark
             .maxClients(2).maxInFlight(64).build().start();
         server = IpcServer.builder().directory(kernel.directory()).service(0, (msg, len) -> len)
             .threadFactory((role, index, body) -> new Thread(() -> { })).start();
-        final Field field = IpcServer.class.getDeclaredField("reader");
-        field.setAccessible(true);
-        reader = field.get(server);
-        final Class<?> readerClass = Class.forName("dev.ferry.ipc.RingReader");
-        final Class<?> handlerClass = Class.forName("dev.ferry.ipc.RingReader$RecordHandler");
-        final MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(readerClass, MethodHandles.lookup());
-        hasRecord = lookup.findVirtual(readerClass, "hasRecord", MethodType.methodType(boolean.class))
-            .asType(MethodType.methodType(boolean.class, Object.class));
-        read = lookup.findVirtual(readerClass, "read", MethodType.methodType(int.class, handlerClass, int.class))
-            .asType(MethodType.methodType(int.class, Object.class, Object.class, int.class));
+        pass = MethodHandles.privateLookupIn(IpcServer.class, MethodHandles.lookup())
+            .findVirtual(IpcServer.class, "pass", MethodType.methodType(int.class));
         client = IpcClient.attach(kernel.directory(), new BusySpinIdleStrategy());
 
         driver = MediaDriver.launchEmbedded(new MediaDriver.Context().aeronDirectoryName(dir.resolve("aeron").toString())
@@ -157,10 +146,10 @@ public class IpcCpuBenchmark
         dir.toFile().delete();
     }
 
-    /** One pass of the server's agent loop: the ring reader's cheap look, then a read if a record is there. */
+    /** One pass of the server's agent loop: a cheap look at each client's request lane, a read where a record is. */
     private int serverPass() throws Throwable
     {
-        return (boolean)hasRecord.invokeExact(reader) ? (int)read.invokeExact(reader, (Object)server, 64) : 0;
+        return (int)pass.invokeExact(server);
     }
 
     /**

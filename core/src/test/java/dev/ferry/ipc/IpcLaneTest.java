@@ -1,0 +1,130 @@
+package dev.ferry.ipc;
+
+import dev.ferry.Mode;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What one producer per ring buys, and what it needs: a client stuck between a claim and its commit holds up no other
+ * client; a server replaced while it was writing a reply leaves nothing that holds its client up; a server that
+ * finds itself replaced stops instead of writing into lanes that have a producer again.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+final class IpcLaneTest
+{
+    @TempDir
+    Path tmp;
+
+    /**
+     * With one request ring per service shared by every client, a record claimed and never committed stopped the
+     * server at that record until the stuck timeout (here 30 s): the other client's calls waited that long.
+     */
+    @Test
+    void aClientStuckMidWriteHoldsUpNoOtherClient()
+    {
+        final Path dir = tmp.resolve("ferry-stuck");
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).maxClients(3).slotBytes(64)
+            .timeouts(IpcTimeouts.of(Duration.ofSeconds(30))).build().start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) -> len).start();
+             IpcMapping view = IpcMapping.open(dir))
+        {
+            final IpcClient stuck = IpcClient.attach(dir, new BackoffIdleStrategy());
+            final IpcClient other = IpcClient.attach(dir, new BackoffIdleStrategy());
+            // The stuck client's request lane gets a record claimed and never committed, as if its process had
+            // stopped between the two.
+            final LaneWriter lane = new LaneWriter(
+                IpcLayout.ring(view.buffer, view.layout.requestLaneOffset(stuck.id(), 0), view.layout.laneBytes));
+            assertTrue(lane.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + 8) > 0);
+            final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
+            final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
+            final long start = System.nanoTime();
+            for (int i = 0; i < 200; i++)
+            {
+                req.putInt(0, i);
+                assertEquals(8, other.call(0, req, 0, 8, rep, 0));
+                assertEquals(i, rep.getInt(0));
+            }
+            // Not a timing assertion: well inside the 30 s stuck timeout means nothing waited for it.
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20), "calls waited for the stuck client");
+            assertEquals(200, server.served());
+            other.close();
+            stuck.close();
+        }
+    }
+
+    /**
+     * A server that died between claiming a reply and committing it leaves its client's reply lane with a producer
+     * position past an empty header; the replacement pads over it when it attaches, so the client's next replies
+     * arrive at once instead of after the reply lane's stuck timeout (the server timeout, 30 s here).
+     */
+    @Test
+    void aReplacementServerPadsOverAReplyItsPredecessorNeverCommitted() throws Exception
+    {
+        final Path dir = tmp.resolve("ferry-replaced");
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).slotBytes(64)
+            .timeouts(IpcTimeouts.of(Duration.ofSeconds(30))).build().start();
+             IpcMapping view = IpcMapping.open(dir))
+        {
+            final IpcClient client = IpcClient.attach(dir, new BackoffIdleStrategy());
+            final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
+            final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
+            final IpcServer first = IpcServer.builder().directory(dir).service(0, (msg, len) -> len).start();
+            assertEquals(8, client.call(0, req, 0, 8, rep, 0));
+            first.close();
+
+            // As if the first server had claimed one more reply and died before committing it.
+            final LaneWriter dead = new LaneWriter(
+                IpcLayout.ring(view.buffer, view.layout.replyLaneOffset(client.id(), 0), view.layout.laneBytes));
+            assertTrue(dead.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + 8) > 0);
+
+            try (IpcServer second = IpcServer.builder().directory(dir).service(0, (msg, len) -> len).start())
+            {
+                final long start = System.nanoTime();
+                for (int i = 0; i < 50; i++)
+                {
+                    req.putInt(0, i);
+                    assertEquals(8, client.call(0, req, 0, 8, rep, 0));
+                    assertEquals(i, rep.getInt(0));
+                }
+                assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20),
+                    "the client waited for the reply lane's stuck timeout");
+                assertEquals(0, client.corruptRecords(), "the client resynchronised its reply lane");
+                assertEquals(2, second.generation());
+            }
+            client.close();
+        }
+    }
+
+    /**
+     * A server whose entry shows another generation than its own was taken for dead and replaced: it stops, and
+     * says why.
+     */
+    @Test
+    void aServerThatFindsItselfReplacedStops() throws Exception
+    {
+        final Path dir = tmp.resolve("ferry-zombie");
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).slotBytes(64).build().start();
+             IpcMapping view = IpcMapping.open(dir);
+             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) -> len).start())
+        {
+            assertTrue(server.isRunning());
+            final int entry = view.layout.serverEntry(0);
+            // What a replacement does when it attaches.
+            view.buffer.putIntVolatile(entry + IpcLayout.ENTRY_GENERATION_OFFSET, server.generation() + 1);
+            assertTrue(server.awaitStop(Duration.ofSeconds(10)), "the replaced server kept running");
+            assertFalse(server.isRunning());
+            assertTrue(server.stopReason().contains("another server attached to service 0"), server.stopReason());
+        }
+    }
+}
