@@ -45,6 +45,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private static final byte IN_FLIGHT = 2;
     private static final byte FAILING = 3;
     private static final Status[] STATUSES = {Status.OK, Status.FAILED, Status.CLOSED};
+    private static final int DEFER_LIMIT = 16 * 1024;
 
     private final IpcMapping mapping;
     private final IpcLayout layout;
@@ -176,9 +177,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.entry = layout.clientEntry(found);
         this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         // Every ring of this client has one producer: the CQ the mover (its error replies), the SQ this client, a
-        // request lane this client (DIRECT) or the mover (MOVER), a reply lane the service's server.
-        this.cqReader = RingReader.lane(
-            IpcLayout.ring(header, layout.cqOffset(found), layout.cqBytes), IpcLayout.REPLY_TYPE, serverTimeoutNs);
+        // request lane this client (DIRECT) or the mover (MOVER), a reply lane the service's server. A producer can
+        // need at most one record per call in flight plus a padding record at the wrap; beyond one more record of
+        // margin, up to 16 KiB of a reply ring may hold replies already read whose zeroing waits for the next poll.
+        this.cqReader = new RingReader(IpcLayout.ring(header, layout.cqOffset(found), layout.cqBytes),
+            IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.cqBytes, maxInFlight, slotBytes));
         this.sq = moverMode ? new LaneWriter(IpcLayout.ring(header, layout.sqOffset(found), layout.sqBytes)) : null;
         this.requestLanes = new LaneWriter[layout.maxServices];
         this.replyLanes = new RingReader[layout.maxServices];
@@ -192,9 +195,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
             requestLanes[s] = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes));
-            replyLanes[s] = RingReader.lane(
-                IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes), IpcLayout.REPLY_TYPE,
-                serverTimeoutNs);
+            replyLanes[s] = new RingReader(IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes),
+                IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.laneBytes, maxInFlight, slotBytes));
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         }
         this.state = new byte[maxInFlight];
@@ -227,6 +229,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         // Servers rebuild their lists of lanes to scan when this count moves.
         header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
         this.lastCheckNs = System.nanoTime();
+    }
+
+    private static int deferLimit(final int ringBytes, final int maxInFlight, final int slotBytes)
+    {
+        return (int)Math.min(DEFER_LIMIT,
+            Math.max(0, ringBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes)));
     }
 
     /**

@@ -83,7 +83,7 @@ public final class IpcKernel implements AutoCloseable
         this.clientGenerations = new int[clients];
         for (int c = 0; c < clients; c++)
         {
-            sqReaders[c] = RingReader.lane(
+            sqReaders[c] = new RingReader(
                 IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE,
                 timeouts.clientTimeoutNs());
             cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));

@@ -91,7 +91,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         this.scan = new int[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
-            requestLanes[c] = RingReader.lane(
+            requestLanes[c] = new RingReader(
                 IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
                 clientTimeout);
             replyLanes[c] = new LaneWriter(IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));

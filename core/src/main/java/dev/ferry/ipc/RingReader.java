@@ -14,11 +14,6 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * zeroed, the head moved to the tail) instead of throwing. A record left uncommitted for longer than the stuck
  * timeout (a producer that died mid-write) is unblocked as Agrona does, or skipped.
  *
- * <p>Two kinds of ring: a many-producer ring, whose reader zeroes what it consumed (as Agrona's many-to-one reader
- * does), and a <em>lane</em>, a single-producer ring written by {@link LaneWriter} or Agrona's one-to-one producer,
- * which zeroes the header after each record itself: a lane's reader writes nothing but the head position (and the
- * whole ring when it resynchronises).
- *
  * <p>Threading: one consumer thread per ring, as with Agrona's ring buffers; producers in any process.
  */
 final class RingReader
@@ -51,7 +46,6 @@ final class RingReader
     private final int expectedType;
     private final long stuckTimeoutNs;
     private final ManyToOneRingBuffer unblocker;
-    private final boolean lane;
     private final int deferLimit;
     private int deferred;
     private long deferredHead;
@@ -68,12 +62,6 @@ final class RingReader
         this(ring, expectedType, stuckTimeoutNs, 0);
     }
 
-    /** A reader of a lane (a single-producer ring whose producer zeroes ahead): it never zeroes what it read. */
-    static RingReader lane(final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs)
-    {
-        return new RingReader(ring, expectedType, stuckTimeoutNs, 0, true);
-    }
-
     /**
      * @param deferLimit most bytes of read records whose zeroing and release (the head's advance) may wait for the
      *                   next {@link #read} or {@link #hasRecord()}, 0 for none. The producers see that much less
@@ -81,14 +69,6 @@ final class RingReader
      */
     RingReader(final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs, final int deferLimit)
     {
-        this(ring, expectedType, stuckTimeoutNs, deferLimit, false);
-    }
-
-    private RingReader(
-        final UnsafeBuffer ring, final int expectedType, final long stuckTimeoutNs, final int deferLimit,
-        final boolean lane)
-    {
-        this.lane = lane;
         this.deferLimit = Math.max(0, deferLimit);
         this.buffer = ring;
         this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
@@ -97,7 +77,7 @@ final class RingReader
         this.tailPositionIndex = capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
         this.expectedType = expectedType;
         this.stuckTimeoutNs = stuckTimeoutNs;
-        this.unblocker = lane ? null : new ManyToOneRingBuffer(ring);
+        this.unblocker = new ManyToOneRingBuffer(ring);
     }
 
     /**
@@ -248,7 +228,7 @@ final class RingReader
         }
         if (stuck(head))
         {
-            if (unblocker != null && unblocker.unblock())
+            if (unblocker.unblock())
             {
                 badRecords++;
                 stuckPosition = -1;
@@ -265,12 +245,6 @@ final class RingReader
     {
         if (advance > 0)
         {
-            if (lane)
-            {
-                // The producer zeroed the header after each record: nothing to clean.
-                RawMemory.putLongRelease(buffer, headPositionIndex, head + advance);
-                return;
-            }
             final int from = (int)head & mask;
             if (zeroBytes <= 256)
             {
@@ -359,26 +333,45 @@ final class RingReader
     }
 
     /**
-     * Skips everything unread, without calling any handler; returns the bytes skipped. A lane is not zeroed (its
-     * producer may be writing the record after the tail read here, and zeroed that record's header itself).
+     * Consumes every committed record without handing it over (zeroing it and releasing it, as a read does), up to
+     * the first record not committed yet: a producer may be writing it now, and skipping past it would leave its
+     * commit behind the head. Returns the bytes skipped.
      */
     long skipAll()
     {
-        deferred = 0;
-        final long head = buffer.getLongVolatile(headPositionIndex);
-        final long tail = buffer.getLongVolatile(tailPositionIndex);
-        if (!lane)
+        if (deferred > 0)
         {
-            buffer.setMemory(0, capacity, (byte)0);
+            releaseDeferred();
         }
-        final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
-        if (newHead != tail)
+        final long from = buffer.getLongVolatile(headPositionIndex);
+        long before;
+        do
         {
-            buffer.putLongVolatile(tailPositionIndex, newHead);
+            // Each read stops at the ring's end or at a record not committed yet.
+            before = buffer.getLongVolatile(headPositionIndex);
+            read(DISCARD, Integer.MAX_VALUE);
+            if (deferred > 0)
+            {
+                releaseDeferred();
+            }
         }
-        buffer.putLongOrdered(headPositionIndex, newHead);
-        return tail - head;
+        while (buffer.getLongVolatile(headPositionIndex) != before);
+        return buffer.getLongVolatile(headPositionIndex) - from;
     }
+
+    private static final RecordHandler DISCARD = new RecordHandler()
+    {
+        @Override
+        public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
+        {
+            return CONSUMED;
+        }
+
+        @Override
+        public void onResync(final String why)
+        {
+        }
+    };
 
     /** Puts the ring back to empty, positions at 0: only when no producer nor consumer can touch it. */
     void reset()

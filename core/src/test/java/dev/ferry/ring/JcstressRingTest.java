@@ -57,9 +57,11 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     {@link Slot#ended()}; forbidden: an ended slot showing the request, the previous reply or a stale length.</li>
  *     <li>{@link WakeSignalHandshakeStressTest}: a producer's publish-then-wake against a poller's
  *     announce-then-poll; forbidden: the lost wake-up, where neither sees the other.</li>
- *     <li>{@link LaneWriterStressTest}: IPC's single-producer (lane) claim and commit, two records across the ring's
- *     end against the lane reader, on a clean ring and on one full of stale records; forbidden: a torn, stale,
- *     out-of-order or repeated record, a resynchronisation, a lost record.</li>
+ *     <li>{@link LaneWriterStressTest}: IPC's single-producer (lane) claim and commit, Agrona's many-to-one record
+ *     layout with the tail advanced by a release store and the length stored only at commit, against a
+ *     {@code RingReader} that zeroes what it consumed (at once or deferred): two records across the ring's end, on a
+ *     fresh ring and on one that went a lap first; forbidden: a torn, stale, out-of-order, repeated or lost record, a
+ *     resynchronisation, bytes left non-zero once everything is read.</li>
  * </ul>
  *
  * <p>jcstress runs inside this JVM through {@link JCStress#run()}, never {@code Main} (which calls
