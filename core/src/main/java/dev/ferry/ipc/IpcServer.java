@@ -85,15 +85,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         checkKernel(mapping);
         this.entry = layout.serverEntry(service);
-        final long clientTimeout = header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET);
         this.requestLanes = new RingReader[layout.maxClients];
         this.replyLanes = new LaneWriter[layout.maxClients];
         this.scan = new int[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
+            // No stuck timeout: a client stopped between a claim and its commit holds up only its own lane, and the
+            // kernel reclaims the lane if the client dies.
             requestLanes[c] = new RingReader(
                 IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
-                clientTimeout);
+                Long.MAX_VALUE);
             replyLanes[c] = new LaneWriter(IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
         }
         this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
@@ -187,10 +188,11 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
                 catch (final RuntimeException ex)
                 {
                     // Defence in depth: nothing read from the mapping is trusted, but should a check have missed a
-                    // case, an exception counts as corruption instead of killing the server; callers learn through
-                    // the epoch.
+                    // case, an exception counts as corruption instead of killing the server. Which lane it came from
+                    // is not known here: every caller learns through the service's epoch.
                     n = 1;
                     corruptRecord();
+                    bumpEpoch();
                 }
                 header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
                 if ((++loops & 1023) == 0 || (n == 0 && (loops & 63) == 0))
@@ -275,7 +277,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     {
         if (length < IpcLayout.MSG_HEADER)
         {
-            corruptRecord();
+            // Counted by the resynchronisation that follows.
             return RingReader.CORRUPT;
         }
         // RingReader checked that [index, index + length) lies inside the ring, and length covers the header.
@@ -287,7 +289,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         if (client != currentClient || slot < 0 || slot >= layout.maxInFlight || callId < 0 || clientGeneration <= 0
             || clientGeneration > currentGeneration)
         {
-            corruptRecord();
+            // Counted by the resynchronisation that follows.
             return RingReader.CORRUPT;
         }
         if (clientGeneration != currentGeneration)
@@ -378,24 +380,27 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         lane.commit(claimed);
     }
 
+    /**
+     * Counts a corrupt record. It concerns one client's lane only: the requests it made the reader skip are behind
+     * the lane's consumer position with no reply, which is how that client learns of them (the service's epoch,
+     * which every caller watches, is not bumped: one client's corrupt lane fails no other client's calls).
+     */
     private void corruptRecord()
     {
         corrupt.incrementAndGet();
-        bumpEpoch();
+        header.putLongOrdered(entry + IpcLayout.ENTRY_CORRUPT_RECORDS_OFFSET, corrupt.get());
     }
 
     @Override
     public void onResync(final String why)
     {
-        corrupt.incrementAndGet();
-        bumpEpoch();
+        corruptRecord();
     }
 
     private void bumpEpoch()
     {
         final int offset = entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
         header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
-        header.putLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_RECORDS_OFFSET, corrupt.get());
     }
 
     /**

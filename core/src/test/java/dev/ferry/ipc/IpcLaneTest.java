@@ -7,8 +7,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.ferry.Completion;
+import dev.ferry.Status;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What one producer per ring buys, and what it needs: a client stuck between a claim and its commit holds up no other
- * client; a server replaced while it was writing a reply leaves nothing that holds its client up; a server that
- * finds itself replaced stops instead of writing into lanes that have a producer again.
+ * client; a corrupt record in one client's lane fails that client's calls only; a server replaced while it was
+ * writing a reply leaves nothing that holds its client up; a server that finds itself replaced stops instead of
+ * writing into lanes that have a producer again.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 final class IpcLaneTest
@@ -60,6 +67,83 @@ final class IpcLaneTest
             assertEquals(200, server.served());
             other.close();
             stuck.close();
+        }
+    }
+
+    /**
+     * A corrupt record in client A's request lane makes the server resynchronise that lane: A's call behind it fails
+     * (A sees the lane's consumer position pass it with no reply), but the service's corruption epoch, which every
+     * caller watches, does not move, so B's calls are not failed with A's.
+     */
+    @Test
+    void aCorruptRequestLaneFailsOnlyItsOwnClientsCalls() throws Exception
+    {
+        final Path dir = tmp.resolve("ferry-corrupt-lane");
+        final CountDownLatch inHandler = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).maxClients(3).slotBytes(64)
+            .timeouts(IpcTimeouts.of(Duration.ofMillis(200))).build().start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
+             {
+                 if (msg.getInt(0) == -1)
+                 {
+                     inHandler.countDown();
+                     try
+                     {
+                         release.await();
+                     }
+                     catch (final InterruptedException ex)
+                     {
+                         Thread.currentThread().interrupt();
+                     }
+                 }
+                 return len;
+             }).start();
+             IpcMapping view = IpcMapping.open(dir))
+        {
+            final IpcClient a = IpcClient.attach(dir, new BackoffIdleStrategy());
+            final IpcClient b = IpcClient.attach(dir, new BackoffIdleStrategy());
+            final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
+            req.putInt(0, -1);
+            final long held = b.submit(0, req, 0, 8);
+            b.flush();
+            assertTrue(inHandler.await(10, TimeUnit.SECONDS), "the server never ran B's call");
+
+            // The server is inside B's handler; A's request waits in A's lane, where its length is then overwritten.
+            req.putInt(0, 7);
+            final long lost = a.submit(0, req, 0, 8);
+            assertEquals(1, a.flush());
+            final UnsafeBuffer lane = IpcLayout.ring(
+                view.buffer, view.layout.requestLaneOffset(a.id(), 0), view.layout.laneBytes);
+            assertTrue(lane.getIntVolatile(0) > 0, "A's request is not at the start of its lane");
+            lane.putIntVolatile(0, 1 << 30);
+            final int epochOffset = view.layout.serverEntry(0) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
+            final long epoch = view.buffer.getLongVolatile(epochOffset);
+            release.countDown();
+
+            final Map<Long, Status> aOutcomes = new HashMap<>();
+            final Map<Long, Status> bOutcomes = new HashMap<>();
+            final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while ((aOutcomes.isEmpty() || bOutcomes.isEmpty()) && System.nanoTime() < until)
+            {
+                a.poll((Completion c) -> aOutcomes.put(c.id(), c.status()), 8);
+                b.poll((Completion c) -> bOutcomes.put(c.id(), c.status()), 8);
+                Thread.onSpinWait();
+            }
+            assertEquals(Map.of(lost, Status.FAILED), aOutcomes, () -> "A: " + a.debugState());
+            assertEquals(Map.of(held, Status.OK), bOutcomes, () -> "B: " + b.debugState());
+            assertTrue(server.corruptRecords() > 0, "the corrupt record was not counted");
+            assertEquals(epoch, view.buffer.getLongVolatile(epochOffset), "the service's epoch moved");
+            final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
+            for (int i = 0; i < 20; i++)
+            {
+                req.putInt(0, i);
+                assertEquals(8, b.call(0, req, 0, 8, rep, 0));
+                assertEquals(8, a.call(0, req, 0, 8, rep, 0));
+            }
+            assertEquals(0, b.corruptRecords());
+            a.close();
+            b.close();
         }
     }
 
