@@ -83,10 +83,9 @@ public final class IpcKernel implements AutoCloseable
         this.clientGenerations = new int[clients];
         for (int c = 0; c < clients; c++)
         {
-            // No stuck timeout: a client stopped between a claim and its commit holds up only its own ring, which is
-            // reclaimed if the client dies.
             sqReaders[c] = new RingReader(
-                IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE, Long.MAX_VALUE);
+                IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE,
+                timeouts.clientTimeoutNs());
             cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));
         }
         this.scratch = new UnsafeBuffer(new byte[layout.slotBytes + IpcLayout.MSG_HEADER]);

@@ -85,16 +85,17 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         }
         checkKernel(mapping);
         this.entry = layout.serverEntry(service);
+        final long clientTimeout = header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET);
         this.requestLanes = new RingReader[layout.maxClients];
         this.replyLanes = new LaneWriter[layout.maxClients];
         this.scan = new int[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
-            // No stuck timeout: a client stopped between a claim and its commit holds up only its own lane, and the
-            // kernel reclaims the lane if the client dies.
+            // A header left uncommitted for longer than the client timeout is resynchronised: it is either garbage
+            // (corrupt memory) or a client stalled mid-write, whose lane alone it holds up and whose calls alone fail.
             requestLanes[c] = new RingReader(
                 IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
-                Long.MAX_VALUE);
+                clientTimeout);
             replyLanes[c] = new LaneWriter(IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
         }
         this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
