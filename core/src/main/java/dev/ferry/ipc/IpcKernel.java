@@ -50,9 +50,7 @@ public final class IpcKernel implements AutoCloseable
     /** The mover's request lanes, per client and service, made on first use. */
     private final LaneWriter[][] requestLanes;
     private final long[][] quarantinePasses;
-    private final int[] clientGenerations;
     private final Forwarder forwarder = new Forwarder();
-    private final UnsafeBuffer scratch;
 
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong reclaimed = new AtomicLong();
@@ -80,7 +78,6 @@ public final class IpcKernel implements AutoCloseable
         this.cqs = new LaneWriter[clients];
         this.requestLanes = new LaneWriter[clients][];
         this.quarantinePasses = new long[clients][layout.maxServices];
-        this.clientGenerations = new int[clients];
         for (int c = 0; c < clients; c++)
         {
             sqReaders[c] = new RingReader(
@@ -88,7 +85,6 @@ public final class IpcKernel implements AutoCloseable
                 timeouts.clientTimeoutNs());
             cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));
         }
-        this.scratch = new UnsafeBuffer(new byte[layout.slotBytes + IpcLayout.MSG_HEADER]);
     }
 
     /**
