@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -79,26 +78,10 @@ final class IpcLaneTest
     void aCorruptRequestLaneFailsOnlyItsOwnClientsCalls() throws Exception
     {
         final Path dir = tmp.resolve("ferry-corrupt-lane");
-        final CountDownLatch inHandler = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
+        final HoldingHandler holding = new HoldingHandler(-1);
         try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).maxClients(3).slotBytes(64)
             .timeouts(IpcTimeouts.of(Duration.ofMillis(200))).build().start();
-             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
-             {
-                 if (msg.getInt(0) == -1)
-                 {
-                     inHandler.countDown();
-                     try
-                     {
-                         release.await();
-                     }
-                     catch (final InterruptedException ex)
-                     {
-                         Thread.currentThread().interrupt();
-                     }
-                 }
-                 return len;
-             }).start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, holding).start();
              IpcMapping view = IpcMapping.open(dir))
         {
             final IpcClient a = IpcClient.attach(dir, new BackoffIdleStrategy());
@@ -107,7 +90,7 @@ final class IpcLaneTest
             req.putInt(0, -1);
             final long held = b.submit(0, req, 0, 8);
             b.flush();
-            assertTrue(inHandler.await(10, TimeUnit.SECONDS), "the server never ran B's call");
+            assertTrue(holding.awaitHeld(), "the server never ran B's call");
 
             // The server is inside B's handler; A's request waits in A's lane, where its length is then overwritten.
             req.putInt(0, 7);
@@ -119,7 +102,7 @@ final class IpcLaneTest
             lane.putIntVolatile(0, 1 << 30);
             final int epochOffset = view.layout.serverEntry(0) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
             final long epoch = view.buffer.getLongVolatile(epochOffset);
-            release.countDown();
+            holding.release();
 
             final Map<Long, Status> aOutcomes = new HashMap<>();
             final Map<Long, Status> bOutcomes = new HashMap<>();

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,26 +39,10 @@ final class IpcLostCallTest
     void aRequestSkippedByTheServerFailsInsteadOfHanging(final Mode mode) throws Exception
     {
         final Path dir = tmp.resolve("ferry-lost");
-        final CountDownLatch inHandler = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
+        final HoldingHandler holding = new HoldingHandler(1);
         try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(mode).maxInFlight(8).slotBytes(64)
             .timeouts(IpcTimeouts.of(Duration.ofMillis(500))).build().start();
-             IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
-             {
-                 if (msg.getInt(0) == 1)
-                 {
-                     inHandler.countDown();
-                     try
-                     {
-                         release.await();
-                     }
-                     catch (final InterruptedException ex)
-                     {
-                         Thread.currentThread().interrupt();
-                     }
-                 }
-                 return len;
-             }).start();
+             IpcServer server = IpcServer.builder().directory(dir).service(0, holding).start();
              IpcMapping view = IpcMapping.open(dir))
         {
             final IpcClient client = IpcClient.attach(dir, new BackoffIdleStrategy());
@@ -69,7 +52,7 @@ final class IpcLostCallTest
             req.putInt(0, 2);
             final long second = client.submit(0, req, 0, 8);
             assertEquals(2, client.flush());
-            assertTrue(inHandler.await(10, TimeUnit.SECONDS), "the server never ran the first call");
+            assertTrue(holding.awaitHeld(), "the server never ran the first call");
 
             // The server is inside the first call's handler, the lane's consumer position still at that record. The
             // second record follows it: once it is in the ring, give it a type no server takes.
@@ -90,7 +73,7 @@ final class IpcLostCallTest
             assertEquals(second, ring.getLong(RecordDescriptor.encodedMsgOffset(secondIndex)
                 + IpcLayout.CALL_ID_OFFSET), "the second record is not where expected");
             ring.putIntVolatile(RecordDescriptor.typeOffset(secondIndex), 77);
-            release.countDown();
+            holding.release();
 
             final Map<Long, Status> outcomes = new HashMap<>();
             final long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
