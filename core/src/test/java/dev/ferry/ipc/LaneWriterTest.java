@@ -811,18 +811,7 @@ class LaneWriterTest
             final LaneWriter dead = new LaneWriter(buffer);
             for (int i = random.nextInt(12); i > 0; i--)
             {
-                final int length = random.nextInt(MAX + 1);
-                final byte[] payload = bytes(random, length);
-                src.putBytes(0, payload);
-                final long position = writeOurs(dead, TYPE, src, 0, length, random.nextBoolean());
-                if (position >= 0)
-                {
-                    ledger.sent(TYPE, payload, position);
-                }
-                if (position < 0 || random.nextInt(3) == 0)
-                {
-                    ledger.read(random);
-                }
+                writeRandomMaybeRead(dead, ledger, random, src);
             }
             // The claim the producer died in, with part of its message written: LaneWriter's (length word 0) or
             // Agrona's (the length negated).
@@ -862,18 +851,9 @@ class LaneWriterTest
 
             for (int i = 1 + random.nextInt(10); i > 0; i--)
             {
-                final int len = random.nextInt(MAX + 1);
-                final byte[] payload = bytes(random, len);
-                src.putBytes(0, payload);
-                final long position = writeOurs(next, TYPE, src, 0, len, random.nextBoolean());
-                if (position >= 0)
+                if (writeRandomMaybeRead(next, ledger, random, src))
                 {
-                    ledger.sent(TYPE, payload, position);
                     newRecords++;
-                }
-                if (position < 0 || random.nextInt(3) == 0)
-                {
-                    ledger.read(random);
                 }
             }
             ledger.drain(random);
@@ -994,18 +974,7 @@ class LaneWriterTest
             int checks = 0;
             while (checks < 200)
             {
-                final int length = random.nextInt(MAX + 1);
-                final byte[] payload = bytes(random, length);
-                src.putBytes(0, payload);
-                final long position = writeOurs(writer, TYPE, src, 0, length, random.nextBoolean());
-                if (position >= 0)
-                {
-                    ledger.sent(TYPE, payload, position);
-                }
-                if (position < 0 || random.nextInt(3) == 0)
-                {
-                    ledger.read(random);
-                }
+                writeRandomMaybeRead(writer, ledger, random, src);
                 // Committed records (a padding among them now and then), some read, some read and held back by
                 // the deferring reader; the ring full at times.
                 before = whole(buffer);
@@ -1298,6 +1267,30 @@ class LaneWriterTest
      *
      * @return the record's position, or -1 if the ring had no room.
      */
+    /**
+     * Writes a random message of 0 to {@link #MAX} bytes through {@code writer} (by write or by claim and commit, at
+     * random) and enters it in the ledger; then reads some records when the ring refused it, or one time in three.
+     *
+     * @return whether the message was written.
+     */
+    private static boolean writeRandomMaybeRead(
+        final LaneWriter writer, final Ledger ledger, final Random random, final UnsafeBuffer src)
+    {
+        final int length = random.nextInt(MAX + 1);
+        final byte[] payload = bytes(random, length);
+        src.putBytes(0, payload);
+        final long position = writeOurs(writer, TYPE, src, 0, length, random.nextBoolean());
+        if (position >= 0)
+        {
+            ledger.sent(TYPE, payload, position);
+        }
+        if (position < 0 || random.nextInt(3) == 0)
+        {
+            ledger.read(random);
+        }
+        return position >= 0;
+    }
+
     private static long writeOurs(final LaneWriter ours, final int type, final UnsafeBuffer src, final int srcIndex,
         final int length, final boolean viaClaim)
     {
