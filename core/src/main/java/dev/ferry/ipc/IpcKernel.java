@@ -222,15 +222,11 @@ public final class IpcKernel implements AutoCloseable
                     + " has no live server; start one with IpcServer.builder()...service(" + service + ", handler)");
             }
             final LaneWriter lane = requestLane(client, service);
-            final int claimed = lane.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + payload);
-            if (claimed < 0)
+            if (!lane.write(IpcLayout.REQUEST_TYPE, buffer, index, IpcLayout.MSG_HEADER + payload))
             {
                 // The server has not caught up with this client's lane: the rest of the SQ waits, in order.
                 return RingReader.STOP;
             }
-            // RingReader checked the record lies in the SQ; the claim holds MSG_HEADER + payload bytes.
-            RawMemory.copy(buffer, index, lane.buffer(), claimed, IpcLayout.MSG_HEADER + payload);
-            lane.commit(claimed);
             forwarded.incrementAndGet();
             return RingReader.CONSUMED;
         }
@@ -499,7 +495,8 @@ public final class IpcKernel implements AutoCloseable
             }
             for (int s = 0; s < layout.maxServices; s++)
             {
-                if (serverAlive(s, now) && !IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes))
+                if (serverAlive(s, now)
+                    && !IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes))
                 {
                     return false;
                 }
