@@ -194,7 +194,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
-            requestLanes[s] = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes));
+            requestLanes[s] = new LaneWriter(
+                IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes));
             replyLanes[s] = new RingReader(IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes),
                 IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.laneBytes, maxInFlight, slotBytes));
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);

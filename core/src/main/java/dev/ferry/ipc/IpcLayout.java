@@ -152,7 +152,9 @@ final class IpcLayout
     {
         final int record = recordBytes(slotBytes);
         final long needed = Math.max(8L * record, (maxInFlight + 1L) * record);
-        final int perClient = needed > MAX_RING_BYTES ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
+        // Past the largest ring, a size that problem() refuses with its message.
+        final int perClient = needed > MAX_RING_BYTES
+            ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
         final int ring = mode == MODE_MOVER ? perClient : minRing(record);
         final IpcLayout layout = new IpcLayout(
             mode, maxClients, maxServices, slotBytes, maxInFlight, ring, ring, laneBytes > 0 ? laneBytes : perClient);
@@ -271,7 +273,8 @@ final class IpcLayout
                 + " must be powers of two from 1024 to " + MAX_RING_BYTES + " holding at least eight records of "
                 + record + " bytes";
         }
-        if (mode == MODE_MOVER && (cqBytes < (long)(maxInFlight + 1) * record || sqBytes < (long)(maxInFlight + 1) * record))
+        final long allInFlight = (long)(maxInFlight + 1) * record;
+        if (mode == MODE_MOVER && (cqBytes < allInFlight || sqBytes < allInFlight))
         {
             return "submission or completion ring of " + sqBytes + "/" + cqBytes + " bytes cannot hold " + maxInFlight
                 + " records of " + record + " bytes";
@@ -331,7 +334,10 @@ final class IpcLayout
         return sqOffset(client) + sqBytes + TRAILER;
     }
 
-    /** The lane only client {@code client} (DIRECT) or the mover (MOVER) writes its requests to service {@code service} into. */
+    /**
+     * The lane into which only client {@code client} (DIRECT) or the mover (MOVER) writes requests to service
+     * {@code service}.
+     */
     long requestLaneOffset(final int client, final int service)
     {
         return cqOffset(client) + cqBytes + TRAILER + 2L * service * (laneBytes + TRAILER);

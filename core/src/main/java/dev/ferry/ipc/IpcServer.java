@@ -96,7 +96,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             requestLanes[c] = new RingReader(
                 IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
                 clientTimeout);
-            replyLanes[c] = new LaneWriter(IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
+            replyLanes[c] = new LaneWriter(
+                IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
         }
         this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
         this.message = new UnsafeBuffer(messageBytes, 0, layout.slotBytes);

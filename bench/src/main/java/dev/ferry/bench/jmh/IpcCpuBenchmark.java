@@ -95,8 +95,8 @@ public class IpcCpuBenchmark
             .findVirtual(IpcServer.class, "pass", MethodType.methodType(int.class));
         client = IpcClient.attach(kernel.directory(), new BusySpinIdleStrategy());
 
-        driver = MediaDriver.launchEmbedded(new MediaDriver.Context().aeronDirectoryName(dir.resolve("aeron").toString())
-            .threadingMode(ThreadingMode.SHARED).sharedIdleStrategy(new BackoffIdleStrategy())
+        driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
+            .aeronDirectoryName(dir.resolve("aeron").toString()).threadingMode(ThreadingMode.SHARED).sharedIdleStrategy(new BackoffIdleStrategy())
             .dirDeleteOnStart(true).dirDeleteOnShutdown(true));
         aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName())
             .preTouchMappedMemory(true));
