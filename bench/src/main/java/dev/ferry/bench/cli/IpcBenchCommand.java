@@ -61,7 +61,8 @@ public final class IpcBenchCommand implements Callable<Integer>
         defaultValue = "ferry-inprocess-direct,ferry-shm,uds,tcp,aeron-ipc",
         description = "Transports to measure. Default: ${DEFAULT-VALUE}. Also: agrona-m2o, agrona-o2o (a bare pair of "
             + "Agrona rings between the processes, the floor under Ferry's shared memory; m2o's reader zeroes what it "
-            + "read, as Ferry's rings do, o2o's single producer zeroes ahead)")
+            + "read, as Ferry's rings do, o2o's single producer zeroes ahead); slots (a bare ring of call slots, each "
+            + "reply written into its request's slot: one cache line each way for a 32-byte call)")
     private List<String> transports;
 
     @Override

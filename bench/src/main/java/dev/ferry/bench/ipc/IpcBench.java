@@ -41,9 +41,10 @@ public final class IpcBench
     /**
      * Transports measured only when asked for: bare Agrona ring pairs ({@link RingTransport}), the floor under
      * Ferry's shared memory, with the reader zeroing what it read (m2o, as Ferry's rings) or the producer zeroing
-     * ahead (o2o).
+     * ahead (o2o); and a bare ring of call slots answered in place ({@link SlotTransport}), the floor of the other
+     * layout the design brief asks to measure.
      */
-    public static final List<String> EXTRA_TRANSPORTS = List.of("agrona-m2o", "agrona-o2o");
+    public static final List<String> EXTRA_TRANSPORTS = List.of("agrona-m2o", "agrona-o2o", "slots");
 
     /**
      * One measurement.
@@ -320,6 +321,14 @@ public final class IpcBench
                         .resolve("ferry-bench-" + transport + "-" + ProcessHandle.current().pid());
                     t = new RingTransport(file, transport.equals("agrona-o2o"), size);
                     peer = startPeer(scratch, transport, file.toString());
+                    awaitReady(peer);
+                }
+                case "slots" ->
+                {
+                    final Path file = (Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : scratch)
+                        .resolve("ferry-bench-slots-" + ProcessHandle.current().pid());
+                    t = new SlotTransport(file, size);
+                    peer = startPeer(scratch, transport, file.toString(), Integer.toString(size));
                     awaitReady(peer);
                 }
                 default -> throw new IllegalArgumentException("unknown transport '" + transport + "'; pick from "

@@ -31,8 +31,8 @@ public final class IpcBenchPeer
     }
 
     /**
-     * @param args {@code ferry DIR}, {@code uds PATH}, {@code tcp}, {@code aeron DIR}, {@code agrona-m2o FILE} or
-     *             {@code agrona-o2o FILE}.
+     * @param args {@code ferry DIR}, {@code uds PATH}, {@code tcp}, {@code aeron DIR}, {@code agrona-m2o FILE},
+     *             {@code agrona-o2o FILE} or {@code slots FILE MSG_BYTES}.
      * @throws Exception on failure.
      */
     public static void main(final String[] args) throws Exception
@@ -50,6 +50,11 @@ public final class IpcBenchPeer
             }
             case "aeron" -> aeron(args[1]);
             case "agrona-m2o", "agrona-o2o" -> RingTransport.echo(Path.of(args[1]), args[0].equals("agrona-o2o"), () ->
+            {
+                System.out.println("READY");
+                System.out.flush();
+            });
+            case "slots" -> SlotTransport.echo(Path.of(args[1]), Integer.parseInt(args[2]), () ->
             {
                 System.out.println("READY");
                 System.out.flush();

@@ -87,18 +87,18 @@ class IpcBenchTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void bareAgronaRingsEchoBetweenTwoProcessesAndLeaveNoFileBehind() throws Exception
+    void bareRingsAndSlotsEchoBetweenTwoProcessesAndLeaveNoFileBehind() throws Exception
     {
         final List<IpcBench.Result> results = new IpcBench(1_000, 2_000, 2_000, 8, line -> { })
             .run(IpcBench.EXTRA_TRANSPORTS, List.of(32, 1024), 1);
-        assertEquals(4, results.size());
+        assertEquals(6, results.size());
         for (final IpcBench.Result r : results)
         {
             assertTrue(r.rttP50Ns() > 0 && r.rttP99Ns() >= r.rttP50Ns() && r.msgsPerSec() > 0, r.toString());
         }
         final java.io.File shm = new java.io.File("/dev/shm");
-        final String[] left = shm.list((dir, name) -> name.startsWith("ferry-bench-agrona-")
-            && name.endsWith("-" + ProcessHandle.current().pid()));
+        final String[] left = shm.list((dir, name) -> (name.startsWith("ferry-bench-agrona-")
+            || name.startsWith("ferry-bench-slots-")) && name.endsWith("-" + ProcessHandle.current().pid()));
         assertTrue(left == null || left.length == 0, "files left in /dev/shm: " + java.util.Arrays.toString(left));
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> new IpcBench(1, 1, 1, 1, line -> { }).run(List.of("agrona-x"), List.of(32), 1));
