@@ -28,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "pinned.h"
+
 #define SLOTS 1024
 #define LAYOUTS 5
 
@@ -59,26 +61,6 @@ static inline void spin_pause(void)
 
 #define LOAD(p) atomic_load_explicit(p, memory_order_acquire)
 #define STORE(p, v) atomic_store_explicit(p, v, memory_order_release)
-
-static void pin(int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    if (rc != 0)
-    {
-        fprintf(stderr, "cannot pin to CPU %d: %s (is it online and in this process's cpuset?)\n", cpu, strerror(rc));
-        exit(2);
-    }
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* The server's side of one round: answers calls 1..calls. */
 static void serve(int which)
@@ -202,13 +184,6 @@ static double call(int which)
         }
     }
     return (now_ns() - start) / calls;
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)

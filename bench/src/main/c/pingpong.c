@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "pinned.h"
+
 struct line
 {
     char pad_before[64];
@@ -26,19 +28,6 @@ struct line
 };
 
 static struct line shared __attribute__((aligned(64)));
-
-static void pin(int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    if (rc != 0)
-    {
-        fprintf(stderr, "cannot pin to CPU %d: %s (is it online and in this process's cpuset?)\n", cpu, strerror(rc));
-        exit(2);
-    }
-}
 
 static void *responder(void *arg)
 {
@@ -57,20 +46,6 @@ static void *responder(void *arg)
             atomic_store_explicit(&shared.value, v + 1, memory_order_release);
         }
     }
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
