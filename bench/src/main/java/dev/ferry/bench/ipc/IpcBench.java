@@ -317,16 +317,14 @@ public final class IpcBench
                 }
                 case "agrona-m2o", "agrona-o2o" ->
                 {
-                    final Path file = (Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : scratch)
-                        .resolve("ferry-bench-" + transport + "-" + ProcessHandle.current().pid());
+                    final Path file = sharedFile(scratch, transport);
                     t = new RingTransport(file, transport.equals("agrona-o2o"), size);
                     peer = startPeer(scratch, transport, file.toString());
                     awaitReady(peer);
                 }
                 case "slots" ->
                 {
-                    final Path file = (Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : scratch)
-                        .resolve("ferry-bench-slots-" + ProcessHandle.current().pid());
+                    final Path file = sharedFile(scratch, transport);
                     t = new SlotTransport(file, size);
                     peer = startPeer(scratch, transport, file.toString(), Integer.toString(size));
                     awaitReady(peer);
@@ -408,6 +406,13 @@ public final class IpcBench
         }
         final long elapsed = System.nanoTime() - start;
         return (long)(received * 1e9 / elapsed);
+    }
+
+    /** Where a bare transport's shared file goes: {@code /dev/shm} when there is one, else the scratch folder. */
+    private static Path sharedFile(final Path scratch, final String transport)
+    {
+        return (Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : scratch)
+            .resolve("ferry-bench-" + transport + "-" + ProcessHandle.current().pid());
     }
 
     private static Process startPeer(final Path scratch, final String... args) throws Exception

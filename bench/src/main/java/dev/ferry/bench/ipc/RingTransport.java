@@ -27,6 +27,7 @@ import java.nio.file.Path;
 final class RingTransport implements Transport
 {
     static final int RING_BYTES = 256 * 1024;
+    private static final long FILE_BYTES = 2L * (RING_BYTES + RingBufferDescriptor.TRAILER_LENGTH);
     private static final int REQUEST = 1;
     private static final int REPLY = 2;
 
@@ -41,15 +42,19 @@ final class RingTransport implements Transport
     RingTransport(final Path file, final boolean oneToOne, final int msgBytes) throws Exception
     {
         this.file = file;
-        this.mapping = map(file, true);
+        this.mapping = map(file, FILE_BYTES, true);
         this.requests = ring(mapping, 0, oneToOne);
         this.replies = ring(mapping, 1, oneToOne);
         this.message = new UnsafeBuffer(new byte[msgBytes]);
     }
 
-    private static MappedByteBuffer map(final Path file, final boolean create) throws Exception
+    /**
+     * Maps a bare transport's shared file, read-write.
+     *
+     * @param create true on the measuring side, which sizes the file; false on the echo peer's.
+     */
+    static MappedByteBuffer map(final Path file, final long length, final boolean create) throws Exception
     {
-        final long length = 2L * (RING_BYTES + RingBufferDescriptor.TRAILER_LENGTH);
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
         {
             if (create)
@@ -78,7 +83,7 @@ final class RingTransport implements Transport
      */
     static void echo(final Path file, final boolean oneToOne, final Runnable ready) throws Exception
     {
-        final MappedByteBuffer mapping = map(file, false);
+        final MappedByteBuffer mapping = map(file, FILE_BYTES, false);
         final RingBuffer requests = ring(mapping, 0, oneToOne);
         final RingBuffer replies = ring(mapping, 1, oneToOne);
         final MessageHandler echo = (type, buffer, index, length) ->

@@ -4,9 +4,7 @@ import org.agrona.BitUtil;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.io.RandomAccessFile;
 import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -43,7 +41,7 @@ final class SlotTransport implements Transport
     {
         this.file = file;
         this.slotBytes = slotBytes(msgBytes);
-        this.mapping = map(file, slotBytes, true);
+        this.mapping = RingTransport.map(file, (long)SLOTS * slotBytes, true);
         this.slots = new UnsafeBuffer(mapping);
         this.message = new UnsafeBuffer(new byte[msgBytes]);
     }
@@ -52,19 +50,6 @@ final class SlotTransport implements Transport
     static int slotBytes(final int msgBytes)
     {
         return BitUtil.align(MESSAGE_OFFSET + msgBytes, BitUtil.CACHE_LINE_LENGTH);
-    }
-
-    private static MappedByteBuffer map(final Path file, final int slotBytes, final boolean create) throws Exception
-    {
-        final long length = (long)SLOTS * slotBytes;
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
-        {
-            if (create)
-            {
-                raf.setLength(length);
-            }
-            return raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, length);
-        }
     }
 
     /**
@@ -78,7 +63,7 @@ final class SlotTransport implements Transport
     static void echo(final Path file, final int msgBytes, final Runnable ready) throws Exception
     {
         final int slotBytes = slotBytes(msgBytes);
-        final UnsafeBuffer slots = new UnsafeBuffer(map(file, slotBytes, false));
+        final UnsafeBuffer slots = new UnsafeBuffer(RingTransport.map(file, (long)SLOTS * slotBytes, false));
         final UnsafeBuffer request = new UnsafeBuffer(new byte[msgBytes]);
         ready.run();
         for (long n = 1; ; n++)
