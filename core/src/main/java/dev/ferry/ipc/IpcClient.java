@@ -5,10 +5,13 @@ import dev.ferry.CallFailedException;
 import dev.ferry.CompletionHandler;
 import dev.ferry.Status;
 import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.agrona.BitUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.RecordDescriptor;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -19,13 +22,14 @@ import java.util.Objects;
  * {@link #close()}) and the same {@link #BACK_PRESSURE}, {@link CompletionHandler} and {@link dev.ferry.Completion}
  * types, so code differs from the in-process one only in how the client is obtained ({@link #attach(String)}).
  *
- * <p>It owns a slot of the kernel's client table and, in the mapping, a pair of lanes per service (a request lane only
- * it writes, in DIRECT mode, and a reply lane only the service's server writes) plus, in MOVER mode, a submission
- * ring and a completion ring for the mover's error replies. {@link #submit} stages a call locally; {@link #flush()}
- * writes the staged calls into the request lanes (DIRECT) or the submission ring (MOVER); {@link #poll} reads the
- * reply lanes of the services it has calls in flight to, handing each reply to the handler as a view of the lane
- * (valid during the callback), allocating nothing on the success path. {@link #call} writes its request from the
- * caller's buffer straight into the lane's record, with no staging copy.
+ * <p>It owns a slot of the kernel's client table and, in the mapping, a pair of lanes per service plus, in MOVER
+ * mode, a submission ring and a completion ring for the mover's error replies. {@link #submit} stages a call
+ * locally; {@link #flush()} writes the staged calls into the services' call lanes (DIRECT: each call a record the
+ * server answers in place, writing the reply over the request) or the submission ring (MOVER: the mover forwards
+ * them, and replies come back in reply lanes); {@link #poll} reads the lanes of the services it has calls in flight
+ * to, handing each reply to the handler as a view of the lane (valid during the callback), allocating nothing on
+ * the success path. {@link #call} writes its request from the caller's buffer straight into the lane's record, with
+ * no staging copy.
  *
  * <p>Nothing is lost silently. Each call gets exactly one completion: OK with the reply, FAILED when the handler
  * threw ({@link RemoteFailureException} carries its text), when the server died or detached (within the kernel's
@@ -57,6 +61,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final boolean moverMode;
     private final int slotBytes;
     private final int maxInFlight;
+    private final int callMessageBytes;
     private final long serverTimeoutNs;
     private final long kernelTimeoutNs;
     private final long checkIntervalNs;
@@ -65,7 +70,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final RingReader cqReader;
     private final LaneWriter sq;
     private final LaneWriter[] requestLanes;
+    // Where replies are read, per service: in DIRECT mode the request lane itself (replies are written over their
+    // requests), in MOVER mode the reply lane.
     private final RingReader[] replyLanes;
+    // DIRECT mode, per service: the call lane's epoch, and whether this client asked its server to halt the lane.
+    private final long[] laneEpochs;
+    private final boolean[] laneBroken;
+    // The service whose call lane is being read (DIRECT), else -1: picks the record format in onRecord.
+    private int readingService = -1;
     private final int[] activeServices;
     private final boolean[] active;
     private int activeCount;
@@ -143,6 +155,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.moverMode = layout.mover();
         this.slotBytes = layout.slotBytes;
         this.maxInFlight = layout.maxInFlight;
+        this.callMessageBytes = IpcLayout.callRecordBytes(slotBytes) - IpcLayout.RECORD_HEADER;
         this.serverTimeoutNs = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         this.kernelTimeoutNs = header.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
         this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
@@ -181,7 +194,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         // need at most one record per call in flight plus a padding record at the wrap; beyond one more record of
         // margin, up to 16 KiB of a reply ring may hold replies already read whose zeroing waits for the next poll.
         this.cqReader = new RingReader(IpcLayout.ring(header, layout.cqOffset(found), layout.cqBytes),
-            IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.cqBytes, maxInFlight, slotBytes));
+            IpcLayout.REPLY_TYPE, serverTimeoutNs,
+            deferLimit(layout.cqBytes, maxInFlight, IpcLayout.recordBytes(slotBytes)));
         this.sq = moverMode ? new LaneWriter(IpcLayout.ring(header, layout.sqOffset(found), layout.sqBytes)) : null;
         this.requestLanes = new LaneWriter[layout.maxServices];
         this.replyLanes = new RingReader[layout.maxServices];
@@ -190,14 +204,21 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.serverEpochs = new long[layout.maxServices];
         this.moverMarks = new long[layout.maxServices];
         this.moverMarkSent = new long[layout.maxServices];
+        this.laneEpochs = new long[layout.maxServices];
+        this.laneBroken = new boolean[layout.maxServices];
         java.util.Arrays.fill(moverMarks, -1);
         for (int s = 0; s < layout.maxServices; s++)
         {
             // Written to in DIRECT mode; in MOVER mode only its positions are read, to find lost calls.
-            requestLanes[s] = new LaneWriter(
-                IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes));
-            replyLanes[s] = new RingReader(IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes),
-                IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.laneBytes, maxInFlight, slotBytes));
+            final UnsafeBuffer lane = IpcLayout.ring(header, layout.requestLaneOffset(found, s), layout.laneBytes);
+            requestLanes[s] = new LaneWriter(lane);
+            replyLanes[s] = moverMode
+                ? new RingReader(IpcLayout.ring(header, layout.replyLaneOffset(found, s), layout.laneBytes),
+                    IpcLayout.REPLY_TYPE, serverTimeoutNs, deferLimit(layout.laneBytes, maxInFlight,
+                    IpcLayout.recordBytes(slotBytes)))
+                : new RingReader(lane, IpcLayout.REPLY_TYPE, serverTimeoutNs,
+                    deferLimit(layout.laneBytes, maxInFlight, layout.laneRecordBytes()))
+                    .inPlace(IpcLayout.REQUEST_TYPE, IpcLayout.REPLYING_TYPE);
             serverEpochs[s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         }
         this.state = new byte[maxInFlight];
@@ -232,10 +253,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.lastCheckNs = System.nanoTime();
     }
 
-    private static int deferLimit(final int ringBytes, final int maxInFlight, final int slotBytes)
+    private static int deferLimit(final int ringBytes, final int maxInFlight, final int recordBytes)
     {
-        return (int)Math.min(DEFER_LIMIT,
-            Math.max(0, ringBytes - (long)(maxInFlight + 2) * IpcLayout.recordBytes(slotBytes)));
+        return (int)Math.min(DEFER_LIMIT, Math.max(0, ringBytes - (long)(maxInFlight + 2) * recordBytes));
     }
 
     /**
@@ -363,12 +383,29 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             {
                 final int service = services[slot];
                 final int serverEntry = layout.serverEntry(service);
-                if (header.getIntVolatile(serverEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+                // The entry lies inside the mapping (the service id was checked at submit): unchecked reads.
+                if (RawMemory.getIntVolatile(header, serverEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
                 {
                     fail(slot, Status.FAILED, "service " + service + " has no server attached; start one with "
                         + "IpcServer.builder()...service(" + service + ", handler).start()");
                 }
-                else if (!send(slot, service, header.getInt(serverEntry + IpcLayout.ENTRY_GENERATION_OFFSET)))
+                else if (laneBroken[service] && !tryResetLane(service))
+                {
+                    // The lane waits for its server to halt it before it is reset: held back, as by a full ring,
+                    // unless the server stopped heartbeating (then nothing will halt it).
+                    final long silence = System.nanoTime()
+                        - header.getLongVolatile(serverEntry + IpcLayout.ENTRY_HEARTBEAT_OFFSET);
+                    if (silence <= serverTimeoutNs)
+                    {
+                        heldBack = true;
+                        break;
+                    }
+                    fail(slot, Status.FAILED, "the lane of client " + index + " to service " + service + " held a "
+                        + "corrupt record, and its server (silent for " + silence / 1_000_000 + " ms) did not halt "
+                        + "it so that it could be reset; retry once a server is attached again");
+                }
+                else if (!send(slot, service,
+                    RawMemory.getInt(header, serverEntry + IpcLayout.ENTRY_GENERATION_OFFSET)))
                 {
                     heldBack = true;
                     break;
@@ -388,7 +425,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     {
         final LaneWriter ring = moverMode ? sq : requestLanes[service];
         final int length = stagedLengths[slot];
-        final int claimed = ring.claim(IpcLayout.REQUEST_TYPE, IpcLayout.MSG_HEADER + length);
+        // DIRECT: a call record holds a whole slot, room for any reply, written over the request.
+        final int claimed = ring.claim(IpcLayout.REQUEST_TYPE,
+            moverMode ? IpcLayout.MSG_HEADER + length : callMessageBytes);
         if (claimed < 0)
         {
             return false;
@@ -396,10 +435,20 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         // The claim lies inside the ring and holds MSG_HEADER + length bytes: unchecked writes.
         final UnsafeBuffer b = ring.buffer();
         RawMemory.putLong(b, claimed + IpcLayout.CALL_ID_OFFSET, callIds[slot]);
-        RawMemory.putInt(b, claimed + IpcLayout.REQ_CLIENT_OFFSET, index);
-        RawMemory.putInt(b, claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
-        RawMemory.putInt(b, claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
-        RawMemory.putInt(b, claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
+        if (moverMode)
+        {
+            RawMemory.putInt(b, claimed + IpcLayout.REQ_CLIENT_OFFSET, index);
+            RawMemory.putInt(b, claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
+            RawMemory.putInt(b, claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
+            RawMemory.putInt(b, claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
+        }
+        else
+        {
+            RawMemory.putInt(b, claimed + IpcLayout.CALL_GENERATION_OFFSET, generation);
+            RawMemory.putInt(b, claimed + IpcLayout.CALL_SLOT_OFFSET, slot);
+            RawMemory.putInt(b, claimed + IpcLayout.CALL_LENGTH_OFFSET, length);
+            RawMemory.putInt(b, claimed + IpcLayout.CALL_STATUS_OFFSET, 0);
+        }
         if (slot == directSlot)
         {
             b.putBytes(claimed + IpcLayout.MSG_HEADER, directRequest, directOffset, length);
@@ -505,7 +554,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             final RingReader lane = replyLanes[s];
             if (lane.hasRecord())
             {
+                readingService = moverMode ? -1 : s;
                 lane.read(this, limit - (int)(delivered - before));
+                readingService = -1;
             }
             if (fifoCount[s] == 0)
             {
@@ -530,7 +581,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         for (int i = 0; i < activeCount; i++)
         {
-            replyLanes[activeServices[i]].readAcrossWrap(this, maxInFlight);
+            final int s = activeServices[i];
+            readingService = moverMode ? -1 : s;
+            replyLanes[s].readAcrossWrap(this, maxInFlight);
+            readingService = -1;
         }
     }
 
@@ -591,6 +645,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     @Override
     public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
     {
+        if (readingService >= 0)
+        {
+            return onCallRecord(readingService, buffer, index, length);
+        }
         if (length < IpcLayout.MSG_HEADER)
         {
             corruptCompletionRing("a " + length + "-byte reply record, shorter than its header");
@@ -651,6 +709,119 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
+     * DIRECT mode: a call record of this client's lane to {@code service}, its reply written over the request.
+     */
+    private int onCallRecord(final int service, final UnsafeBuffer buffer, final int index, final int length)
+    {
+        if (length < IpcLayout.MSG_HEADER)
+        {
+            return RingReader.CORRUPT;
+        }
+        // RingReader checked that [index, index + length) lies inside the ring, and length covers the header.
+        final long callId = RawMemory.getLong(buffer, index + IpcLayout.CALL_ID_OFFSET);
+        final int gen = RawMemory.getInt(buffer, index + IpcLayout.CALL_GENERATION_OFFSET);
+        final int slot = RawMemory.getInt(buffer, index + IpcLayout.CALL_SLOT_OFFSET);
+        final int payload = RawMemory.getInt(buffer, index + IpcLayout.CALL_LENGTH_OFFSET);
+        final int status = RawMemory.getInt(buffer, index + IpcLayout.CALL_STATUS_OFFSET);
+        // Only this client (this generation: the lane was zeroed when it attached) writes call records here.
+        if (gen != generation || slot < 0 || slot >= maxInFlight || callId < 0 || callId >= nextId)
+        {
+            return RingReader.CORRUPT;
+        }
+        if (state[slot] != IN_FLIGHT || callIds[slot] != callId)
+        {
+            lateReplies++;
+            return RingReader.CONSUMED;
+        }
+        if (services[slot] != service || status < 0 || status >= STATUSES.length || payload < 0
+            || payload > slotBytes || payload > length - IpcLayout.MSG_HEADER)
+        {
+            corruptRecords++;
+            popUntil(service, slot, callId);
+            completion.failed(callId, service, Status.FAILED, new RemoteFailureException("corrupt reply record"
+                + " to call " + callId + ": service " + service + " (sent to " + services[slot] + "), status "
+                + status + ", length " + payload));
+            deliver(slot);
+            return RingReader.CONSUMED;
+        }
+        // Written: the headers, the request (by this client) and the reply; the rest of the slot is still zero.
+        replyLanes[service].dirty(
+            IpcLayout.RECORD_HEADER + IpcLayout.MSG_HEADER + Math.max(payload, stagedLengths[slot]));
+        popUntil(service, slot, callId);
+        if (status == IpcLayout.STATUS_OK)
+        {
+            completion.ok(callId, service, buffer, index + IpcLayout.MSG_HEADER, payload);
+        }
+        else
+        {
+            completion.failed(callId, service, STATUSES[status], new RemoteFailureException(
+                buffer.getStringWithoutLengthUtf8(index + IpcLayout.MSG_HEADER, payload)));
+        }
+        deliver(slot);
+        return RingReader.CONSUMED;
+    }
+
+    /**
+     * DIRECT mode: this client found its lane to {@code service} corrupt, or out of step with its server. Its calls
+     * in flight there fail; the server is asked to halt the lane so that the client can reset it.
+     */
+    private void breakLane(final int service, final String why)
+    {
+        corruptRecords++;
+        failService(service, Status.FAILED, "the lane of client " + index + " to service " + service + " held a "
+            + "corrupt record (" + why + "); every call in flight on it fails, since its reply may have been that "
+            + "record");
+        if (!laneBroken[service])
+        {
+            laneBroken[service] = true;
+            final UnsafeBuffer lane = requestLanes[service].buffer();
+            lane.putLongVolatile(layout.laneBytes + IpcLayout.HALT_REQUEST_OFFSET, laneEpochs[service] + 1);
+        }
+        tryResetLane(service);
+    }
+
+    /**
+     * DIRECT mode: once the lane's server has halted it (it no longer reads or writes the lane), zeroes the lane,
+     * moves its positions past everything seen and bumps its epoch, so that the server resumes at the new head.
+     *
+     * @return true if the lane is usable (reset now, or was not broken).
+     */
+    private boolean tryResetLane(final int service)
+    {
+        final UnsafeBuffer lane = requestLanes[service].buffer();
+        final int capacity = layout.laneBytes;
+        final long epoch = laneEpochs[service];
+        if (lane.getLongVolatile(capacity + IpcLayout.SERVER_HALTED_OFFSET) != epoch + 1)
+        {
+            return !laneBroken[service];
+        }
+        // Every call still in flight on the lane is lost with it.
+        if (!laneBroken[service])
+        {
+            corruptRecords++;
+        }
+        failService(service, Status.FAILED, "the server of service " + service + " found a corrupt record in the "
+            + "lane of client " + index + "; every call in flight on it fails, since its reply may have been that "
+            + "record");
+        final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
+        final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
+        final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
+        // Past every position seen, so that positions stay ordered for the check for lost calls.
+        final long position = BitUtil.align(Math.max(0, Math.max(head, Math.max(tail, cursor))),
+            RecordDescriptor.ALIGNMENT);
+        lane.setMemory(0, capacity, (byte)0);
+        lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
+        lane.putLong(capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
+        lane.putLong(capacity + LaneWriter.LAST_CLAIM_OFFSET, position);
+        lane.putLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
+        laneEpochs[service] = epoch + 1;
+        lane.putLongVolatile(capacity + IpcLayout.LANE_EPOCH_OFFSET, epoch + 1);
+        laneBroken[service] = false;
+        replyLanes[service].unfreeze();
+        return true;
+    }
+
+    /**
      * Removes a call from its service's in-flight order; the calls before it were lost (their requests or replies
      * were corrupt), since a server answers each client in order: they fail now.
      */
@@ -686,7 +857,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     @Override
     public void onResync(final String why)
     {
-        corruptCompletionRing(why);
+        if (readingService >= 0)
+        {
+            breakLane(readingService, why);
+        }
+        else
+        {
+            corruptCompletionRing(why);
+        }
     }
 
     private void failAllInFlight(final Status status, final String why)
@@ -760,6 +938,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         for (int s = 0; s < layout.maxServices; s++)
         {
+            if (!moverMode && (laneBroken[s] || fifoCount[s] > 0)
+                && requestLanes[s].buffer().getLongVolatile(layout.laneBytes + IpcLayout.SERVER_HALTED_OFFSET)
+                == laneEpochs[s] + 1)
+            {
+                // The server halted the lane (a corrupt record, or this client asked): replies before it first.
+                drainReplies();
+                tryResetLane(s);
+            }
             if (fifoCount[s] == 0)
             {
                 continue;
@@ -805,16 +991,27 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * DIRECT mode: a server publishes its request lane's consumer position only after writing the replies of the
-     * requests it read, so once that position passed a request, its reply is in the reply lane or was lost (a
-     * corrupt record). Read the position, drain the reply lanes (past their wraps too: the reply may lie behind a
-     * padding record at the lane's end), and fail what is left.
+     * DIRECT mode: a server publishes its cursor only after writing, in place, the replies of the calls it passed,
+     * so once the cursor passed a call, its reply is in the lane. Read the cursor, drain the lanes (past their wraps
+     * too), and if a call the cursor passed is still in flight, the lane is out of step (a corrupt record made this
+     * client's reader and the server walk it differently): break it.
      */
     private void failPassedUnanswered(final int service)
     {
-        final long consumed = requestLanes[service].consumerPosition();
+        final UnsafeBuffer lane = requestLanes[service].buffer();
+        final long passed = lane.getLongVolatile(layout.laneBytes + IpcLayout.SERVER_CURSOR_OFFSET);
         drainReplies();
-        failLostBefore(service, consumed);
+        final int count = fifoCount[service];
+        for (int i = 0; i < count; i++)
+        {
+            final int at = wrap(fifoHead[service] + i);
+            final int s = fifoSlots[service][at];
+            if (state[s] == IN_FLIGHT && callIds[s] == fifoIds[service][at] && sentPositions[s] <= passed)
+            {
+                breakLane(service, "the server passed call " + callIds[s] + " but its reply could not be read");
+                return;
+            }
+        }
     }
 
     /**

@@ -495,8 +495,10 @@ public final class IpcKernel implements AutoCloseable
             }
             for (int s = 0; s < layout.maxServices; s++)
             {
-                if (serverAlive(s, now)
-                    && !IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes))
+                // MOVER: the server has consumed the lane; DIRECT: it has answered every call in it.
+                if (serverAlive(s, now) && !(layout.mover()
+                    ? IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes)
+                    : IpcLayout.callsAnswered(header, layout.requestLaneOffset(c, s), layout.laneBytes)))
                 {
                     return false;
                 }

@@ -16,10 +16,11 @@ final class IpcLayout
 {
     /** "FERRYIPC" in little-endian ASCII. */
     static final long MAGIC = 0x4350_4959_5252_4546L;
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final String FILE_NAME = "ferry.ipc";
 
     static final int PAGE = 4096;
+    static final int CACHE_LINE = 64;
     static final int TRAILER = RingBufferDescriptor.TRAILER_LENGTH;
     static final int RECORD_HEADER = RecordDescriptor.HEADER_LENGTH;
 
@@ -82,6 +83,21 @@ final class IpcLayout
     static final int REP_SERVICE_OFFSET = 12;
     static final int REP_SLOT_OFFSET = 16;
     static final int REP_STATUS_OFFSET = 20;
+
+    // DIRECT mode's call records: the request lane of (client, service) is the call ring. A call's record holds a
+    // whole slot; the server writes the reply over the request and flips the type REQUEST -> REPLYING -> REPLY.
+    static final int REPLYING_TYPE = 3;
+    static final int CALL_GENERATION_OFFSET = 8;
+    static final int CALL_SLOT_OFFSET = 12;
+    static final int CALL_LENGTH_OFFSET = 16;
+    static final int CALL_STATUS_OFFSET = 20;
+    // DIRECT lanes' trailer words past Agrona's (offsets from the data area's end; lanes leave Agrona's consumer
+    // heartbeat unused): the server's read position in a line of its own, written per batch; the halt-and-reset
+    // handshake in the last line, written only after a corrupt record. See CallLane.
+    static final int SERVER_CURSOR_OFFSET = 640;
+    static final int SERVER_HALTED_OFFSET = 704;
+    static final int LANE_EPOCH_OFFSET = 712;
+    static final int HALT_REQUEST_OFFSET = 720;
 
     static final int STATUS_OK = 0;
     static final int STATUS_FAILED = 1;
@@ -151,19 +167,25 @@ final class IpcLayout
         final int laneBytes)
     {
         final int record = recordBytes(slotBytes);
-        final long needed = Math.max(8L * record, (maxInFlight + 1L) * record);
-        // Past the largest ring, a size that problem() refuses with its message.
-        final int perClient = needed > MAX_RING_BYTES
-            ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
+        final int laneRecord = mode == MODE_MOVER ? record : callRecordBytes(slotBytes);
+        final int perClient = holding(record, maxInFlight);
         final int ring = mode == MODE_MOVER ? perClient : minRing(record);
-        final IpcLayout layout = new IpcLayout(
-            mode, maxClients, maxServices, slotBytes, maxInFlight, ring, ring, laneBytes > 0 ? laneBytes : perClient);
+        final IpcLayout layout = new IpcLayout(mode, maxClients, maxServices, slotBytes, maxInFlight, ring, ring,
+            laneBytes > 0 ? laneBytes : holding(laneRecord, maxInFlight));
         final String problem = layout.problem();
         if (problem != null)
         {
             throw new IllegalArgumentException(problem);
         }
         return layout;
+    }
+
+    /** The smallest ring holding every call in flight, and at least 8 records. */
+    private static int holding(final int record, final int maxInFlight)
+    {
+        final long needed = Math.max(8L * record, (maxInFlight + 1L) * record);
+        // Past the largest ring, a size that problem() refuses with its message.
+        return needed > MAX_RING_BYTES ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
     }
 
     private static int minRing(final int record)
@@ -191,6 +213,21 @@ final class IpcLayout
     static int recordBytes(final int slotBytes)
     {
         return BitUtil.align(RECORD_HEADER + MSG_HEADER + slotBytes, RecordDescriptor.ALIGNMENT);
+    }
+
+    /**
+     * Bytes one DIRECT call record takes in its lane: a whole slot, rounded up to 64-byte cache lines so that every
+     * record starts a line (a 32-byte call is then one line there and back).
+     */
+    static int callRecordBytes(final int slotBytes)
+    {
+        return BitUtil.align(RECORD_HEADER + MSG_HEADER + slotBytes, CACHE_LINE);
+    }
+
+    /** Bytes one record of a full slot takes in this layout's lanes: a call record in DIRECT mode. */
+    int laneRecordBytes()
+    {
+        return mode == MODE_MOVER ? recordBytes(slotBytes) : callRecordBytes(slotBytes);
     }
 
     /**
@@ -267,11 +304,11 @@ final class IpcLayout
             return "maxInFlight " + maxInFlight + " is outside 1-" + MAX_IN_FLIGHT_LIMIT;
         }
         final int record = recordBytes(slotBytes);
-        if (!ringOk(sqBytes, record) || !ringOk(cqBytes, record) || !ringOk(laneBytes, record))
+        if (!ringOk(sqBytes, record) || !ringOk(cqBytes, record) || !ringOk(laneBytes, laneRecordBytes()))
         {
             return "ring capacities " + sqBytes + "/" + cqBytes + "/" + laneBytes
                 + " must be powers of two from 1024 to " + MAX_RING_BYTES + " holding at least eight records of "
-                + record + " bytes";
+                + record + " bytes (lanes: " + laneRecordBytes() + ")";
         }
         final long allInFlight = (long)(maxInFlight + 1) * record;
         if (mode == MODE_MOVER && (cqBytes < allInFlight || sqBytes < allInFlight))
@@ -355,6 +392,19 @@ final class IpcLayout
         final int trailer = (int)offset + capacity;
         return mapping.getLongVolatile(trailer + RingBufferDescriptor.HEAD_POSITION_OFFSET)
             == mapping.getLongVolatile(trailer + RingBufferDescriptor.TAIL_POSITION_OFFSET);
+    }
+
+    /**
+     * True when the server of the DIRECT call lane at {@code offset} has answered every call committed in it (its
+     * published cursor reached the client's tail), or has halted the lane.
+     */
+    static boolean callsAnswered(final UnsafeBuffer mapping, final long offset, final int capacity)
+    {
+        final int trailer = (int)offset + capacity;
+        return mapping.getLongVolatile(trailer + SERVER_CURSOR_OFFSET)
+            >= mapping.getLongVolatile(trailer + RingBufferDescriptor.TAIL_POSITION_OFFSET)
+            || mapping.getLongVolatile(trailer + SERVER_HALTED_OFFSET)
+            == mapping.getLongVolatile(trailer + LANE_EPOCH_OFFSET) + 1;
     }
 
     /** The buffer of a ring at {@code offset} of the mapping, with data area {@code capacity} and its trailer. */

@@ -18,21 +18,22 @@ import java.util.function.Supplier;
 /**
  * A server process's side of Ferry across processes: it attaches one {@link Handler} to a service of a running
  * {@link IpcKernel} and serves it on its own agent thread: it polls each attached client's request lane to the
- * service and writes each reply into that client's reply lane (it is the only writer of those lanes and their only
- * reader of requests). The handler is the same as in one JVM: request in {@code [0, length)}, reply written from
- * index 0 of the same buffer.
+ * service. In DIRECT mode it writes each reply over its request, in the same record (a {@link CallLane}: one cache
+ * line there and back for a small call); in MOVER mode it writes each reply into that client's reply lane. The
+ * handler is the same as in one JVM: request in {@code [0, length)}, reply written from index 0 of the same buffer.
  *
  * <p>Every request record is checked before use: a record whose fields are out of range, or whose client is not the
  * one attached now, is counted and, when its caller can be told, answered with a FAILED completion. A server that
  * attaches to a service whose previous server died takes its place; requests the dead one left unread are
- * discarded (their callers got error completions when it stopped heartbeating), and a reply it died writing is
- * padded over. A server that finds itself replaced (it was suspended past the server timeout) stops.
+ * discarded or answered FAILED (their callers fail them when they see it replaced), and a reply it died writing is
+ * padded over or answered FAILED. A server that finds itself replaced (it was suspended past the server timeout)
+ * stops.
  *
  * <p>Threading: build, start and close from one thread; the handler runs only on the server's agent thread (made by
  * the builder's {@link AgentThreadFactory}, role {@link AgentRole#SERVER}, index = service id), one call at a time,
  * each client's calls in the order it submitted them. Counters may be read from any thread.
  */
-public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
+public final class IpcServer implements AutoCloseable, RingReader.RecordHandler, CallLane.Calls
 {
     private final IpcMapping mapping;
     private final IpcLayout layout;
@@ -43,8 +44,12 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     private final IdleStrategy idle;
     private final int batch;
     private final long kernelTimeoutNs;
+    private final boolean moverMode;
+    // MOVER mode: the lanes the mover fills and the lanes the replies go to. DIRECT mode: the call lanes, answered
+    // in place.
     private final RingReader[] requestLanes;
     private final LaneWriter[] replyLanes;
+    private final CallLane[] callLanes;
     private final int[] scan;
     private int scanCount;
     private long seenAttaches = -1;
@@ -86,18 +91,26 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         checkKernel(mapping);
         this.entry = layout.serverEntry(service);
         final long clientTimeout = header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET);
-        this.requestLanes = new RingReader[layout.maxClients];
-        this.replyLanes = new LaneWriter[layout.maxClients];
+        this.moverMode = layout.mover();
+        this.requestLanes = moverMode ? new RingReader[layout.maxClients] : null;
+        this.replyLanes = moverMode ? new LaneWriter[layout.maxClients] : null;
+        this.callLanes = moverMode ? null : new CallLane[layout.maxClients];
         this.scan = new int[layout.maxClients];
         for (int c = 0; c < layout.maxClients; c++)
         {
-            // A header left uncommitted for longer than the client timeout is resynchronised: it is either garbage
-            // (corrupt memory) or a client stalled mid-write, whose lane alone it holds up and whose calls alone fail.
-            requestLanes[c] = new RingReader(
-                IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes), IpcLayout.REQUEST_TYPE,
-                clientTimeout);
-            replyLanes[c] = new LaneWriter(
-                IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
+            final UnsafeBuffer lane = IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes);
+            if (moverMode)
+            {
+                // A header left uncommitted for longer than the client timeout is resynchronised: it is either
+                // garbage (corrupt memory) or a mover stalled mid-write.
+                requestLanes[c] = new RingReader(lane, IpcLayout.REQUEST_TYPE, clientTimeout);
+                replyLanes[c] = new LaneWriter(
+                    IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
+            }
+            else
+            {
+                callLanes[c] = new CallLane(lane, layout.slotBytes);
+            }
         }
         this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
         this.message = new UnsafeBuffer(messageBytes, 0, layout.slotBytes);
@@ -121,12 +134,23 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         long discarded = 0;
         for (int c = 0; c < layout.maxClients; c++)
         {
-            if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+            final int clientEntry = layout.clientEntry(c);
+            if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
             {
-                // Requests the previous server left unread: their callers fail them when they see it replaced.
-                discarded += requestLanes[c].skipAll();
-                // A reply the previous server claimed but never committed would hold its client's reader up.
-                replyLanes[c].padUncommitted();
+                if (moverMode)
+                {
+                    // Requests the previous server left unread: their callers fail them when they see it replaced.
+                    discarded += requestLanes[c].skipAll();
+                    // A reply the previous server claimed but never committed would hold its client's reader up.
+                    replyLanes[c].padUncommitted();
+                }
+                else
+                {
+                    // The same, in place: calls left unread, and a reply the previous server died writing, are
+                    // answered FAILED.
+                    discarded += callLanes[c].takeOver(
+                        header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET), service);
+                }
             }
         }
         this.discardedAtAttach = discarded;
@@ -173,7 +197,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         {
             while (running)
             {
-                if (header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
+                // The entry lies inside the mapping (its service id was checked): unchecked reads and writes.
+                if (RawMemory.getInt(header, entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
                 {
                     // Replaced: this server was taken for dead (suspended past the server timeout?) and another
                     // attached. Its lanes have a producer and a consumer already.
@@ -196,7 +221,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
                     corruptRecord();
                     bumpEpoch();
                 }
-                header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+                RawMemory.putLongRelease(header, entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
                 if ((++loops & 1023) == 0 || (n == 0 && (loops & 63) == 0))
                 {
                     checkKernelAlive();
@@ -222,7 +247,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
      */
     private int pass()
     {
-        final long attaches = header.getLongVolatile(IpcLayout.ATTACH_COUNT_OFFSET);
+        final long attaches = RawMemory.getLongVolatile(header, IpcLayout.ATTACH_COUNT_OFFSET);
         if (attaches != seenAttaches)
         {
             seenAttaches = attaches;
@@ -241,6 +266,11 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         for (int i = 0; i < scanCount; i++)
         {
             final int c = scan[i];
+            if (!moverMode)
+            {
+                work += serveCalls(c);
+                continue;
+            }
             final RingReader lane = requestLanes[c];
             // An idle look reads one word of the lane; the full read runs when there is a record (or its periodic
             // stuck check is due).
@@ -257,6 +287,88 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
             }
         }
         return work;
+    }
+
+    /** DIRECT mode: one look at a client's call lane, served if it shows a record and its client is attached. */
+    private int serveCalls(final int c)
+    {
+        final CallLane lane = callLanes[c];
+        if (!lane.hasWork())
+        {
+            return 0;
+        }
+        final int clientEntry = layout.clientEntry(c);
+        if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+        {
+            return 0;
+        }
+        final int clientGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+        if (clientGeneration != lane.boundGeneration())
+        {
+            // A client new to this server: its lane was zeroed when it attached and nobody has answered in it.
+            lane.bind(clientGeneration);
+        }
+        currentGeneration = clientGeneration;
+        return lane.serve(this, batch);
+    }
+
+    @Override
+    public void onCall(final UnsafeBuffer lane, final int record, final int recordLength)
+    {
+        final int msg = record + IpcLayout.RECORD_HEADER;
+        final int capacity = recordLength - CallLane.MIN_RECORD;
+        final long callId = RawMemory.getLong(lane, msg + IpcLayout.CALL_ID_OFFSET);
+        final int clientGeneration = RawMemory.getInt(lane, msg + IpcLayout.CALL_GENERATION_OFFSET);
+        final int slot = RawMemory.getInt(lane, msg + IpcLayout.CALL_SLOT_OFFSET);
+        final int payload = RawMemory.getInt(lane, msg + IpcLayout.CALL_LENGTH_OFFSET);
+        if (clientGeneration != currentGeneration || slot < 0 || slot >= layout.maxInFlight || callId < 0
+            || payload < 0 || payload > layout.slotBytes || payload > capacity)
+        {
+            corruptRecord();
+            CallLane.fail(lane, record, recordLength, layout.slotBytes, "corrupt request record at server " + service
+                + ": client generation " + clientGeneration + ", slot " + slot + ", call " + callId
+                + ", payload length " + payload + " in a " + recordLength + "-byte record");
+            return;
+        }
+        if (message.byteArray() != messageBytes || message.capacity() != layout.slotBytes)
+        {
+            // A handler re-wrapped the buffer it was given: the unchecked copies below need the server's own.
+            message.wrap(messageBytes, 0, layout.slotBytes);
+        }
+        RawMemory.copy(lane, msg + IpcLayout.MSG_HEADER, message, 0, payload);
+        String failure = null;
+        int replyLength;
+        try
+        {
+            replyLength = handler.onCall(message, payload);
+            if (replyLength < 0 || replyLength > layout.slotBytes || replyLength > message.capacity()
+                || replyLength > capacity)
+            {
+                failure = "handler of service " + service + " returned reply length " + replyLength
+                    + ", outside 0-" + Math.min(Math.min(layout.slotBytes, message.capacity()), capacity);
+            }
+        }
+        catch (final Throwable t)
+        {
+            replyLength = 0;
+            failure = "handler of service " + service + " threw " + t;
+        }
+        if (failure == null)
+        {
+            CallLane.reply(lane, record, IpcLayout.STATUS_OK, message, replyLength);
+        }
+        else
+        {
+            CallLane.fail(lane, record, recordLength, layout.slotBytes, failure);
+        }
+        // Only this thread writes the count: a release store, not a locked read-modify-write per call.
+        served.lazySet(served.get() + 1);
+    }
+
+    @Override
+    public void onHalt(final String why)
+    {
+        corruptRecord();
     }
 
     private void checkKernelAlive()
@@ -447,7 +559,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * @return requests a previous, dead server left unread, in bytes, discarded when this one attached.
+     * @return what a previous, dead server left unread when this one attached: in DIRECT mode, calls (each answered
+     * FAILED in place, a reply it died writing included); in MOVER mode, bytes of requests (discarded).
      */
     public long discardedAtAttach()
     {
@@ -522,7 +635,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler
         for (int c = 0; c < layout.maxClients; c++)
         {
             if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
-                && !requestLanes[c].isEmpty())
+                && (moverMode ? !requestLanes[c].isEmpty() : !callLanes[c].drained()))
             {
                 return false;
             }

@@ -13,6 +13,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 final class RawMemory
 {
+
     private RawMemory()
     {
     }
@@ -40,6 +41,11 @@ final class RawMemory
     static void putInt(final UnsafeBuffer b, final int index, final int value)
     {
         UnsafeApi.putInt(b.byteArray(), b.addressOffset() + index, value);
+    }
+
+    static long getLongVolatile(final UnsafeBuffer b, final int index)
+    {
+        return UnsafeApi.getLongVolatile(b.byteArray(), b.addressOffset() + index);
     }
 
     static void putLongRelease(final UnsafeBuffer b, final int index, final long value)

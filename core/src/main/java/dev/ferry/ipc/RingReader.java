@@ -14,6 +14,11 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * zeroed, the head moved to the tail) instead of throwing. A record left uncommitted for longer than the stuck
  * timeout (a producer that died mid-write) is unblocked as Agrona does, or skipped.
  *
+ * <p>A DIRECT client reads its call lanes with one ({@link #inPlace}): there the record at the head may be a call
+ * still waiting for its answer (a <em>pending</em> type), where the read stops; and a corrupt lane is not
+ * resynchronised by the reader, since its server may still be writing replies in it: the reader <em>freezes</em>
+ * (reads nothing) until its owner has had the lane halted and reset, then {@link #unfreeze()}.
+ *
  * <p>Threading: one consumer thread per ring, as with Agrona's ring buffers; producers in any process.
  */
 final class RingReader
@@ -47,6 +52,15 @@ final class RingReader
     private final long stuckTimeoutNs;
     private final ManyToOneRingBuffer unblocker;
     private final int deferLimit;
+    private int pendingTypes;
+    private boolean freezeOnCorruption;
+    // In-place readers: the spans of the records read but not yet released that need zeroing.
+    private static final int MAX_SPANS = 64;
+    private int[] spanIndex;
+    private int[] spanBytes;
+    private int spanCount;
+    private int dirty;
+    private boolean frozen;
     private int deferred;
     private long deferredHead;
     private long stuckSinceNs;
@@ -81,12 +95,54 @@ final class RingReader
     }
 
     /**
+     * Makes this the reader of a call lane whose replies are written in place: a record of a type in
+     * {@code pendingTypes} (types 1-31) ends a read and stays; corruption freezes the reader instead of resynchronising
+     * the ring. Call before the first read.
+     *
+     * @return this reader.
+     */
+    RingReader inPlace(final int... pendingTypes)
+    {
+        for (final int type : pendingTypes)
+        {
+            if (type < 1 || type > 31)
+            {
+                throw new IllegalArgumentException("pending type " + type + " outside 1-31");
+            }
+            this.pendingTypes |= 1 << type;
+        }
+        this.freezeOnCorruption = true;
+        this.spanIndex = new int[MAX_SPANS];
+        this.spanBytes = new int[MAX_SPANS];
+        return this;
+    }
+
+    /** @return true while a corrupt ring waits for its owner's reset ({@link #inPlace} readers only). */
+    boolean frozen()
+    {
+        return frozen;
+    }
+
+    /** The owner has reset the ring (zeroed, positions moved): read again from its head. */
+    void unfreeze()
+    {
+        frozen = false;
+        deferred = 0;
+        spanCount = 0;
+        stuckPosition = -1;
+    }
+
+    /**
      * Reads up to {@code limit} records of the expected type.
      *
      * @return records handed to the handler.
      */
     int read(final RecordHandler handler, final int limit)
     {
+        if (frozen)
+        {
+            return 0;
+        }
         if (deferred > 0)
         {
             releaseDeferred();
@@ -135,17 +191,32 @@ final class RingReader
                         + " bytes left in the ring");
                     return count;
                 }
-                final int type = RawMemory.getInt(buffer, RecordDescriptor.typeOffset(recordIndex));
+                // In a call lane the type is the signal (the server flips it when the reply is written): acquire.
+                final int type = pendingTypes == 0 ? RawMemory.getInt(buffer, RecordDescriptor.typeOffset(recordIndex))
+                    : RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(recordIndex));
+                if (type > 0 && type < 32 && ((pendingTypes >>> type) & 1) != 0)
+                {
+                    break;
+                }
+                if (type == RingBuffer.PADDING_MSG_TYPE_ID && pendingTypes != 0 && !answeredAtStart())
+                {
+                    // A call lane's server may not have walked past this padding yet: it would find it zeroed.
+                    break;
+                }
                 bytesRead += aligned;
                 if (type == RingBuffer.PADDING_MSG_TYPE_ID)
                 {
+                    // A producer writes only a padding record's header.
+                    addSpan(recordIndex, RecordDescriptor.HEADER_LENGTH, aligned);
                     continue;
                 }
                 if (type != expectedType)
                 {
                     badRecords++;
+                    addSpan(recordIndex, aligned, aligned);
                     continue;
                 }
+                dirty = aligned;
                 final int outcome = handler.onRecord(buffer, RecordDescriptor.encodedMsgOffset(recordIndex),
                     length - RecordDescriptor.HEADER_LENGTH);
                 if (outcome == STOP)
@@ -153,6 +224,7 @@ final class RingReader
                     bytesRead -= aligned;
                     break;
                 }
+                addSpan(recordIndex, dirty, aligned);
                 if (outcome == CORRUPT)
                 {
                     final long at = head + bytesRead - aligned;
@@ -162,6 +234,10 @@ final class RingReader
                     return count;
                 }
                 count++;
+                if (spanCount == MAX_SPANS)
+                {
+                    break;
+                }
             }
         }
         finally
@@ -241,24 +317,75 @@ final class RingReader
         }
     }
 
+    /**
+     * In-place readers, at a padding record: true once the record after it, at the ring's start, is committed and
+     * answered, so the server has walked past the padding (it serves in order). Anything else at the start (zero,
+     * a call not answered yet) leaves the padding for a later read.
+     */
+    private boolean answeredAtStart()
+    {
+        if (RawMemory.getIntVolatile(buffer, 0) <= 0)
+        {
+            return false;
+        }
+        final int type = RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(0));
+        return type == expectedType;
+    }
+
+    /**
+     * In-place readers: notes the bytes of a consumed record that were written (the rest of a call record, a whole
+     * slot, is still zero), to be zeroed with the record's release.
+     */
+    private void addSpan(final int recordIndex, final int bytes, final int aligned)
+    {
+        if (spanIndex != null)
+        {
+            spanIndex[spanCount] = recordIndex;
+            spanBytes[spanCount++] = BitUtil.align(Math.min(Math.max(bytes, RecordDescriptor.HEADER_LENGTH), aligned),
+                RecordDescriptor.ALIGNMENT);
+        }
+    }
+
+    /**
+     * During {@link RecordHandler#onRecord} of an in-place reader: only the first {@code bytes} of the record (header
+     * included) were written, and need zeroing when it is released. Without it, the whole record is zeroed.
+     */
+    void dirty(final int bytes)
+    {
+        dirty = bytes;
+    }
+
     private void zeroAndAdvance(final long head, final int zeroBytes, final int advance)
     {
-        if (advance > 0)
+        if (advance > 0 && spanIndex != null)
         {
-            final int from = (int)head & mask;
-            if (zeroBytes <= 256)
+            for (int i = 0; i < spanCount; i++)
             {
-                // A few stores beat Unsafe.setMemory's call for the usual one or two small records.
-                for (int i = 0; i < zeroBytes; i += 8)
-                {
-                    RawMemory.putLong(buffer, from + i, 0L);
-                }
+                zero(spanIndex[i], spanBytes[i]);
             }
-            else
-            {
-                buffer.setMemory(from, zeroBytes, (byte)0);
-            }
+            spanCount = 0;
             RawMemory.putLongRelease(buffer, headPositionIndex, head + advance);
+        }
+        else if (advance > 0)
+        {
+            zero((int)head & mask, zeroBytes);
+            RawMemory.putLongRelease(buffer, headPositionIndex, head + advance);
+        }
+    }
+
+    private void zero(final int from, final int bytes)
+    {
+        if (bytes <= 256)
+        {
+            // A few stores beat Unsafe.setMemory's call for the usual one or two small records.
+            for (int i = 0; i < bytes; i += 8)
+            {
+                RawMemory.putLong(buffer, from + i, 0L);
+            }
+        }
+        else
+        {
+            buffer.setMemory(from, bytes, (byte)0);
         }
     }
 
@@ -281,6 +408,13 @@ final class RingReader
         resyncs++;
         stuckPosition = -1;
         deferred = 0;
+        spanCount = 0;
+        if (freezeOnCorruption)
+        {
+            frozen = true;
+            handler.onResync(why + " (head " + head + ", tail " + tail + ")");
+            return;
+        }
         buffer.setMemory(0, capacity, (byte)0);
         final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
         if (newHead != tail)
@@ -298,13 +432,27 @@ final class RingReader
      */
     boolean hasRecord()
     {
+        if (frozen)
+        {
+            return false;
+        }
         if (deferred > 0)
         {
             releaseDeferred();
         }
         final long head = RawMemory.getLong(buffer, headPositionIndex);
-        return RawMemory.getIntVolatile(buffer, (int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1)) != 0
-            || checkDue(false);
+        final int index = (int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1);
+        if (RawMemory.getIntVolatile(buffer, index) == 0)
+        {
+            return checkDue(false);
+        }
+        if (pendingTypes == 0)
+        {
+            return true;
+        }
+        // A call lane: the record at the head may be a call still waiting for its reply.
+        final int type = RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(index));
+        return type <= 0 || type >= 32 || ((pendingTypes >>> type) & 1) == 0;
     }
 
     /**

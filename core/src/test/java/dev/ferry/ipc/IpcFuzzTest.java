@@ -26,11 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Random bytes written into live rings (the clients' request and reply lanes and, with a mover, their submission and
- * completion rings) while clients call: the mover, the server and the clients survive, every call gets
- * exactly one completion, corrupt records show up in the counters, and once the fuzzing stops calls succeed again.
- * Ring payloads carry no checksum, so a byte flipped inside a payload can reach the caller; only records' structure
- * (lengths, types, ids, positions) is checked.
+ * Random bytes written into live rings (the clients' call lanes in DIRECT mode; with a mover, their request and reply
+ * lanes and their submission and completion rings) while clients call: the mover, the server and the clients
+ * survive, every call gets exactly one completion, corrupt records show up in the counters, and once the fuzzing
+ * stops calls succeed again. Ring payloads carry no checksum, so a byte flipped inside a payload can reach the
+ * caller; only records' structure (lengths, types, ids, positions) is checked.
  */
 // In a separate thread, so that a call that never completes fails the test at the timeout instead of spinning on
 // (a same-thread timeout only interrupts, and an idle strategy's park ignores that).
@@ -78,10 +78,11 @@ final class IpcFuzzTest
             final List<long[]> regions = new ArrayList<>();
             for (int c = 0; c < layout.maxClients; c++)
             {
+                // DIRECT: the call lanes, replies written in place; MOVER: the reply lanes and the mover's rings too.
                 regions.add(new long[] {layout.requestLaneOffset(c, 0), layout.laneBytes});
-                regions.add(new long[] {layout.replyLaneOffset(c, 0), layout.laneBytes});
                 if (mode == Mode.MOVER)
                 {
+                    regions.add(new long[] {layout.replyLaneOffset(c, 0), layout.laneBytes});
                     regions.add(new long[] {layout.sqOffset(c), layout.sqBytes});
                     regions.add(new long[] {layout.cqOffset(c), layout.cqBytes});
                 }

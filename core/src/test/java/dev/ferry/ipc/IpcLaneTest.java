@@ -131,15 +131,16 @@ final class IpcLaneTest
     }
 
     /**
-     * A server that died between claiming a reply and committing it leaves its client's reply lane with a producer
-     * position past an empty header; the replacement pads over it when it attaches, so the client's next replies
-     * arrive at once instead of after the reply lane's stuck timeout (the server timeout, 30 s here).
+     * MOVER mode, where replies have lanes of their own: a server that died between claiming a reply and committing
+     * it leaves its client's reply lane with a producer position past an empty header; the replacement pads over it
+     * when it attaches, so the client's next replies arrive at once instead of after the reply lane's stuck timeout
+     * (the server timeout, 30 s here). (In DIRECT mode it answers such a reply FAILED in place: CallLaneTest.)
      */
     @Test
     void aReplacementServerPadsOverAReplyItsPredecessorNeverCommitted() throws Exception
     {
         final Path dir = tmp.resolve("ferry-replaced");
-        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.DIRECT).slotBytes(64)
+        try (IpcKernel kernel = IpcKernel.builder().directory(dir).mode(Mode.MOVER).slotBytes(64)
             .timeouts(IpcTimeouts.of(Duration.ofSeconds(30))).build().start();
              IpcMapping view = IpcMapping.open(dir))
         {

@@ -23,10 +23,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A request that vanishes inside its request lane without any sign of corruption (its record's type overwritten, so
- * the server skips it as a record not meant for it) still gets exactly one completion: FAILED, once the server has
- * read past it. It is the last call in flight, so no later reply shows it missing: the client has to notice that
- * the server read past it (in MOVER mode, after the mover had forwarded everything the client sent).
+ * A request whose record's type is overwritten (so the server cannot take it) still gets exactly one completion:
+ * FAILED. It is the last call in flight, so no later reply shows it missing. In MOVER mode the server skips it as a
+ * record not meant for it, and the client has to notice that the server read past it (after the mover had forwarded
+ * everything the client sent); in DIRECT mode the server halts the call lane at it, and the client, told so, fails
+ * what was in flight there and resets the lane.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 final class IpcLostCallTest
@@ -61,7 +62,8 @@ final class IpcLostCallTest
                 view.buffer, layout.requestLaneOffset(client.id(), 0), layout.laneBytes);
             final int capacity = layout.laneBytes;
             final long head = ring.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
-            final int recordBytes = BitUtil.align(
+            // DIRECT: call records of a whole slot, answered in place; MOVER: requests as long as their payload.
+            final int recordBytes = mode == Mode.DIRECT ? IpcLayout.callRecordBytes(64) : BitUtil.align(
                 RecordDescriptor.HEADER_LENGTH + IpcLayout.MSG_HEADER + 8, RecordDescriptor.ALIGNMENT);
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             final int secondIndex = (int)((head + recordBytes) & (capacity - 1));

@@ -1,6 +1,7 @@
 package dev.ferry.ring;
 
 import dev.ferry.idle.WakeSignalHandshakeStressTest;
+import dev.ferry.ipc.CallLaneStressTest;
 import dev.ferry.ipc.LaneWriterStressTest;
 
 import org.junit.jupiter.api.Test;
@@ -62,6 +63,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     {@code RingReader} that zeroes what it consumed (at once or deferred): two records across the ring's end, on a
  *     fresh ring and on one that went a lap first; forbidden: a torn, stale, out-of-order, repeated or lost record, a
  *     resynchronisation, bytes left non-zero once everything is read.</li>
+ *     <li>{@link CallLaneStressTest}: DIRECT mode's replies in place, a server's {@code CallLane} writing each reply
+ *     over its request (REQUEST, REPLYING, REPLY) while the client's in-place {@code RingReader} reads and zeroes
+ *     the written part of each record, two calls across the ring's end; forbidden: a torn, repeated or lost reply, a
+ *     call served twice, bytes left non-zero.</li>
  * </ul>
  *
  * <p>jcstress runs inside this JVM through {@link JCStress#run()}, never {@code Main} (which calls
@@ -83,7 +88,8 @@ class JcstressRingTest
         DirectRecycleStressTest.class,
         SlotStatusWatchStressTest.class,
         WakeSignalHandshakeStressTest.class,
-        LaneWriterStressTest.class);
+        LaneWriterStressTest.class,
+        CallLaneStressTest.class);
 
     /**
      * The forks' VM configuration, instead of jcstress's auto-detected set (16 forks per test on JDK 17, too many for

@@ -1,0 +1,372 @@
+package dev.ferry.ipc;
+
+import org.agrona.BitUtil;
+import org.agrona.UnsafeApi;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.RecordDescriptor;
+import org.agrona.concurrent.ringbuffer.RingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The server's side of one DIRECT-mode call lane: the request lane of one client to the server's service, in which
+ * each call's reply is written over its request (layout version 3). The client produces the records (one whole slot
+ * each, committed as {@link LaneWriter} commits) and, later, consumes the replies from the lane's head, zeroing and
+ * releasing them; the server reads between the two with a cursor of its own, which it publishes in the trailer
+ * ({@link IpcLayout#SERVER_CURSOR_OFFSET}) for a server that replaces it and for the client's check for lost calls.
+ *
+ * <p>A call record goes REQUEST → REPLYING → REPLY: the server marks the record REPLYING before its first write over
+ * the request, writes the reply's length, status and bytes, then stores REPLY (release), which is the client's
+ * signal. A server that finds a REPLYING record (its predecessor died writing that reply) answers it FAILED: the
+ * request may have been half overwritten.
+ *
+ * <p>Nothing read from the lane is trusted. A record that cannot be walked past (a length that does not fit, a type
+ * that is none of the above) <em>halts</em> the lane: the server stops reading it and stores the lane's epoch + 1 at
+ * {@link IpcLayout#SERVER_HALTED_OFFSET}. The lane's client, which both writes and consumes the records, then fails
+ * its calls in flight on the lane, zeroes it, moves its positions past everything seen, and bumps the epoch at
+ * {@link IpcLayout#LANE_EPOCH_OFFSET}; the server resumes at the new head. A client that finds corruption itself asks
+ * for the same by storing epoch + 1 at {@link IpcLayout#HALT_REQUEST_OFFSET}. Only the halted server never touches
+ * the data area, so the reset races with nothing.
+ *
+ * <p>Threading: the server's agent thread only (and the thread that attaches the server, before it starts).
+ */
+final class CallLane
+{
+    /** Serves one call whose record passed the lane's checks. */
+    interface Calls
+    {
+        /**
+         * @param lane         the lane's buffer.
+         * @param record       where the record starts (its 8-byte header); the record lies inside the ring.
+         * @param recordLength the record's length, header included, at least {@link #MIN_RECORD}.
+         */
+        void onCall(UnsafeBuffer lane, int record, int recordLength);
+
+        /** A record the lane could not walk past: the lane halts until its client resets it. */
+        void onHalt(String why);
+    }
+
+    /** The shortest call record: the record header and the call header. */
+    static final int MIN_RECORD = IpcLayout.RECORD_HEADER + IpcLayout.MSG_HEADER;
+    private static final int TYPE_OFFSET = RecordDescriptor.typeOffset(0);
+    private static final int MSG = IpcLayout.RECORD_HEADER;
+    private static final int PADDING = RingBuffer.PADDING_MSG_TYPE_ID;
+
+    private final UnsafeBuffer buffer;
+    private final int slotBytes;
+    private final int capacity;
+    private final int mask;
+    private final int headIndex;
+    private final int tailIndex;
+    private final int cursorIndex;
+    private final int haltedIndex;
+    private final int epochIndex;
+    private final int haltRequestIndex;
+
+    private long cursor;
+    private long epoch;
+    private boolean halted;
+    private int boundGeneration;
+    private int emptyReads;
+
+    /**
+     * @param ring      the lane's data area followed by its trailer.
+     * @param slotBytes the mapping's slot size: the longest reply.
+     */
+    CallLane(final UnsafeBuffer ring, final int slotBytes)
+    {
+        this.buffer = ring;
+        this.slotBytes = slotBytes;
+        this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
+        this.mask = capacity - 1;
+        this.headIndex = capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET;
+        this.tailIndex = capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
+        this.cursorIndex = capacity + IpcLayout.SERVER_CURSOR_OFFSET;
+        this.haltedIndex = capacity + IpcLayout.SERVER_HALTED_OFFSET;
+        this.epochIndex = capacity + IpcLayout.LANE_EPOCH_OFFSET;
+        this.haltRequestIndex = capacity + IpcLayout.HALT_REQUEST_OFFSET;
+    }
+
+    /** @return the client generation this lane was last bound to, 0 if none. */
+    int boundGeneration()
+    {
+        return boundGeneration;
+    }
+
+    /**
+     * Starts reading the lane of a client generation no server has served: at its head, nothing answered there yet.
+     */
+    void bind(final int generation)
+    {
+        boundGeneration = generation;
+        epoch = buffer.getLongVolatile(epochIndex);
+        halted = false;
+        emptyReads = 0;
+        cursor = buffer.getLongVolatile(headIndex);
+        if (cursor < 0 || (cursor & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            cursor = 0;
+            halt("head position out of range");
+        }
+        else if (buffer.getLongVolatile(haltRequestIndex) == epoch + 1)
+        {
+            halt(null);
+        }
+        publishCursor();
+    }
+
+    /**
+     * Takes the lane over from a server that died or was replaced: starts past what it answered (its published
+     * cursor, or the head if the client has consumed further) and answers FAILED, in place, every call it left
+     * unread (its caller fails it anyway when it sees the server replaced: the call must not run now) and every reply
+     * it died writing. Stops at the first record not committed: the client may be writing it now.
+     *
+     * @return calls answered FAILED.
+     */
+    int takeOver(final int generation, final int service)
+    {
+        bind(generation);
+        if (halted)
+        {
+            return 0;
+        }
+        final long published = buffer.getLongVolatile(cursorIndex);
+        final long head = buffer.getLongVolatile(headIndex);
+        final long tail = buffer.getLongVolatile(tailIndex);
+        long at = Math.max(published, head);
+        if (head < 0 || tail < head || tail - head > capacity || at > tail
+            || (at & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            cursor = head < 0 || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0 ? 0 : head;
+            halt("positions out of range: head " + head + ", tail " + tail + ", server cursor " + published);
+            return 0;
+        }
+        int failed = 0;
+        while (at < tail)
+        {
+            final int index = (int)at & mask;
+            final int length = buffer.getIntVolatile(index);
+            if (length <= 0)
+            {
+                break;
+            }
+            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            final int type = buffer.getInt(index + TYPE_OFFSET);
+            if (type == PADDING && aligned <= capacity - index)
+            {
+                at += aligned;
+                continue;
+            }
+            if (length < MIN_RECORD || aligned > capacity - index)
+            {
+                cursor = at;
+                halt("record length " + length + " at position " + at);
+                return failed;
+            }
+            if (type == IpcLayout.REQUEST_TYPE)
+            {
+                fail(buffer, index, length, slotBytes, "the server of service " + service + " was replaced before "
+                    + "it ran this call: it did not run");
+                failed++;
+            }
+            else if (type == IpcLayout.REPLYING_TYPE)
+            {
+                fail(buffer, index, length, slotBytes, "the server of service " + service + " died writing this "
+                    + "call's reply: the call ran, its reply is lost");
+                failed++;
+            }
+            else if (type != IpcLayout.REPLY_TYPE)
+            {
+                cursor = at;
+                halt("record type " + type + " at position " + at);
+                return failed;
+            }
+            at += aligned;
+        }
+        cursor = at;
+        publishCursor();
+        return failed;
+    }
+
+    /**
+     * The busy-poll test: true when the record at the cursor shows a length, or the lane is halted, or its client
+     * asked for a halt, or the periodic check of the positions is due. One read of a word the client writes per
+     * call and one of a word it writes only after a corrupt record.
+     */
+    boolean hasWork()
+    {
+        return halted || RawMemory.getIntVolatile(buffer, (int)cursor & mask) != 0
+            || RawMemory.getLong(buffer, haltRequestIndex) == epoch + 1 || (++emptyReads & 1023) == 0;
+    }
+
+    /**
+     * Serves up to {@code limit} calls, in order, each answered in place.
+     *
+     * @return calls served (a REPLYING record answered FAILED counts).
+     */
+    int serve(final Calls calls, final int limit)
+    {
+        if (halted)
+        {
+            final long e = buffer.getLongVolatile(epochIndex);
+            if (e == epoch)
+            {
+                return 0;
+            }
+            // The client reset the lane: everything before its head is gone, nothing after it answered.
+            epoch = e;
+            final long head = buffer.getLongVolatile(headIndex);
+            if (head < 0 || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+            {
+                halt(calls, "head position " + head + " out of range after a reset");
+                return 0;
+            }
+            halted = false;
+            cursor = head;
+            publishCursor();
+        }
+        if (RawMemory.getLong(buffer, haltRequestIndex) == epoch + 1)
+        {
+            halt(null);
+            return 0;
+        }
+        final long start = cursor;
+        int n = 0;
+        while (n < limit)
+        {
+            final int index = (int)cursor & mask;
+            // Inside the ring: index is the cursor masked, 8-aligned (all lengths are aligned when added).
+            final int length = RawMemory.getIntVolatile(buffer, index);
+            if (length == 0)
+            {
+                if (cursor == start && (emptyReads & 1023) == 0)
+                {
+                    checkPositions(calls);
+                }
+                break;
+            }
+            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            if (length < MIN_RECORD || aligned > capacity - index)
+            {
+                if (length > 0 && aligned <= capacity - index
+                    && buffer.getInt(index + TYPE_OFFSET) == PADDING)
+                {
+                    cursor += aligned;
+                    continue;
+                }
+                halt(calls, "record length " + length + " at position " + cursor);
+                break;
+            }
+            final int type = RawMemory.getInt(buffer, index + TYPE_OFFSET);
+            if (type == IpcLayout.REQUEST_TYPE)
+            {
+                calls.onCall(buffer, index, length);
+                n++;
+            }
+            else if (type == IpcLayout.REPLYING_TYPE)
+            {
+                fail(buffer, index, length, slotBytes, "an earlier server of this service died writing this call's "
+                    + "reply: the call ran, its reply is lost");
+                n++;
+            }
+            else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
+            {
+                halt(calls, "record type " + type + " at position " + cursor);
+                break;
+            }
+            cursor += aligned;
+        }
+        if (cursor != start)
+        {
+            publishCursor();
+        }
+        return n;
+    }
+
+    /** Now and then, on an empty look: a cursor outside the client's positions means records were garbage. */
+    private void checkPositions(final Calls calls)
+    {
+        final long head = buffer.getLongVolatile(headIndex);
+        final long tail = buffer.getLongVolatile(tailIndex);
+        if (cursor < head || cursor > tail)
+        {
+            halt(calls, "server cursor " + cursor + " outside the client's head " + head + " and tail " + tail);
+        }
+    }
+
+    private void halt(final Calls calls, final String why)
+    {
+        calls.onHalt(why + " of the lane of client generation " + boundGeneration);
+        halt(why);
+    }
+
+    private void halt(final String why)
+    {
+        halted = true;
+        publishCursor();
+        buffer.putLongVolatile(haltedIndex, epoch + 1);
+    }
+
+    /** @return true when the lane was halted (by this server) and waits for its client's reset. */
+    boolean halted()
+    {
+        return halted;
+    }
+
+    /**
+     * From any thread: true when the published cursor has reached the client's tail (every committed call answered),
+     * or the lane is halted.
+     */
+    boolean drained()
+    {
+        return IpcLayout.callsAnswered(buffer, 0, capacity);
+    }
+
+    /** @return the cursor: the position of the next record to serve. */
+    long cursor()
+    {
+        return cursor;
+    }
+
+    private void publishCursor()
+    {
+        buffer.putLongOrdered(cursorIndex, cursor);
+    }
+
+    /**
+     * Writes a reply over the call's request: marks the record REPLYING, writes the reply's length and status, then
+     * the bytes, then stores REPLY (release). The record lies inside the ring and holds {@code length} bytes after
+     * the call header ({@code length} checked by the caller against the record's capacity).
+     */
+    static void reply(
+        final UnsafeBuffer lane, final int record, final int status, final UnsafeBuffer from, final int length)
+    {
+        beginReply(lane, record, status, length);
+        RawMemory.copy(from, 0, lane, record + MSG + IpcLayout.MSG_HEADER, length);
+        UnsafeApi.putIntRelease(lane.byteArray(), lane.addressOffset() + record + TYPE_OFFSET, IpcLayout.REPLY_TYPE);
+    }
+
+    /**
+     * Answers a call FAILED in place, with {@code why} in UTF-8, cut to what the record and a slot hold.
+     */
+    static void fail(
+        final UnsafeBuffer lane, final int record, final int recordLength, final int slotBytes, final String why)
+    {
+        final byte[] bytes = why.getBytes(StandardCharsets.UTF_8);
+        // A reply never exceeds the slot (a record is a slot rounded up to whole cache lines).
+        final int length = Math.min(bytes.length, Math.min(slotBytes, recordLength - MIN_RECORD));
+        beginReply(lane, record, IpcLayout.STATUS_FAILED, length);
+        lane.putBytes(record + MSG + IpcLayout.MSG_HEADER, bytes, 0, length);
+        UnsafeApi.putIntRelease(lane.byteArray(), lane.addressOffset() + record + TYPE_OFFSET, IpcLayout.REPLY_TYPE);
+    }
+
+    private static void beginReply(final UnsafeBuffer lane, final int record, final int status, final int length)
+    {
+        RawMemory.putInt(lane, record + TYPE_OFFSET, IpcLayout.REPLYING_TYPE);
+        // REPLYING must be visible before any byte of the request is overwritten (a server taking over reads it).
+        UnsafeApi.storeStoreFence();
+        RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_LENGTH_OFFSET, length);
+        RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_STATUS_OFFSET, status);
+    }
+}
