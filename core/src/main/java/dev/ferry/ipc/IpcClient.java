@@ -538,9 +538,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * Reads the reply lanes of the services with calls in flight (and, in MOVER mode, the mover's CQ) until
-     * {@code limit} completions have been delivered since {@code before}. A service leaves the list once it has no
-     * call in flight; a late reply left in its lane is read when it next has one.
+     * Reads the replies in the lanes of the services with calls in flight (DIRECT: their call lanes; MOVER: their
+     * reply lanes, and the mover's CQ) until {@code limit} completions have been delivered since {@code before}. A
+     * service leaves the list once it has no call in flight; a late reply left in its lane is read when it next has
+     * one.
      */
     private void readReplies(final long before, final int limit)
     {

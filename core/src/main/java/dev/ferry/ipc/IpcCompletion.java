@@ -6,7 +6,8 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * A completion read from a reply lane or completion ring: a flyweight whose reply buffer is a view of the ring itself.
+ * A completion read from a call lane, reply lane or completion ring: a flyweight whose reply buffer is a view of the
+ * ring itself.
  *
  * <p>Threading: valid on the client's owning thread during the callback that received it.
  */

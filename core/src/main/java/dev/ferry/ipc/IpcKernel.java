@@ -23,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * reclaims the rings of clients that die or detach, and, in {@link Mode#MOVER} mode, runs the mover that scans every
  * attached client's submission ring round-robin (a bounded batch per client per pass) and routes each request by
  * service id into the request lane (the ring of that client and that service) its server reads. In
- * {@link Mode#DIRECT} mode clients write into their request lanes themselves and the kernel only keeps house.
+ * {@link Mode#DIRECT} mode clients write their calls into their request lanes themselves, servers answer each call
+ * in place (the reply over the request), and the kernel only keeps house.
  *
  * <pre>{@code
  * IpcKernel kernel = IpcKernel.builder().name("demo").mode(Mode.DIRECT).services(1).build().start();

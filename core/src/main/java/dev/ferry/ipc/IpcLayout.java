@@ -147,7 +147,10 @@ final class IpcLayout
         this.fileLength = ringsOffset + (long)maxClients * clientBlock();
     }
 
-    /** Bytes of one client's rings: its SQ, its CQ, then a request lane and a reply lane per service. */
+    /**
+     * Bytes of one client's rings: its SQ, its CQ, then a request lane (DIRECT: a call lane) and a reply lane (used in
+     * MOVER mode) per service.
+     */
     long clientBlock()
     {
         return (long)sqBytes + TRAILER + cqBytes + TRAILER + 2L * maxServices * (laneBytes + TRAILER);

@@ -242,8 +242,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
 
     /**
      * One look at the request lane of every client that may be attached: a lane that shows a record is read (up to
-     * the batch) if its client is still attached; its replies go into the client's reply lane, and the lane's head
-     * moves only after them.
+     * the batch) if its client is still attached. DIRECT: each call is answered in place. MOVER: its replies go into
+     * the client's reply lane, and the request lane's head moves only after them.
      */
     private int pass()
     {
