@@ -16,10 +16,11 @@ import java.nio.charset.StandardCharsets;
  * releasing them; the server reads between the two with a cursor of its own, which it publishes in the trailer
  * ({@link IpcLayout#SERVER_CURSOR_OFFSET}) for a server that replaces it and for the client's check for lost calls.
  *
- * <p>A call record goes REQUEST → REPLYING → REPLY: the server marks the record REPLYING before its first write over
- * the request, writes the reply's length, status and bytes, then stores REPLY (release), which is the client's
- * signal. A server that finds a REPLYING record (its predecessor died writing that reply) answers it FAILED: the
- * request may have been half overwritten.
+ * <p>A call record goes REQUEST → REPLYING → REPLY: the server marks the record REPLYING before the handler runs
+ * (the handler works in place, its buffer the record's slot: request in, reply written over it), then writes the
+ * reply's length and status and stores REPLY (release), which is the client's signal. A server that finds a
+ * REPLYING record (its predecessor died while running that call or writing its reply) answers it FAILED: the call
+ * may have run, and its request may be half overwritten.
  *
  * <p>Nothing read from the lane is trusted. A record that cannot be walked past (a length that does not fit, a type
  * that is none of the above) <em>halts</em> the lane: the server stops reading it and stores the lane's epoch + 1 at
@@ -172,8 +173,8 @@ final class CallLane
             }
             else if (type == IpcLayout.REPLYING_TYPE)
             {
-                fail(buffer, index, length, slotBytes, "the server of service " + service + " died writing this "
-                    + "call's reply: the call ran, its reply is lost");
+                fail(buffer, index, length, slotBytes, "the server of service " + service + " died running this "
+                    + "call or writing its reply: the call may have run, its reply is lost");
                 failed++;
             }
             else if (type != IpcLayout.REPLY_TYPE)
@@ -266,8 +267,8 @@ final class CallLane
             }
             else if (type == IpcLayout.REPLYING_TYPE)
             {
-                fail(buffer, index, length, slotBytes, "an earlier server of this service died writing this call's "
-                    + "reply: the call ran, its reply is lost");
+                fail(buffer, index, length, slotBytes, "an earlier server of this service died running this call or "
+                    + "writing its reply: the call may have run, its reply is lost");
                 n++;
             }
             else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
@@ -335,19 +336,6 @@ final class CallLane
     }
 
     /**
-     * Writes a reply over the call's request: marks the record REPLYING, writes the reply's length and status, then
-     * the bytes, then stores REPLY (release). The record lies inside the ring and holds {@code length} bytes after
-     * the call header ({@code length} checked by the caller against the record's capacity).
-     */
-    static void reply(
-        final UnsafeBuffer lane, final int record, final int status, final UnsafeBuffer from, final int length)
-    {
-        beginReply(lane, record, status, length);
-        RawMemory.copy(from, 0, lane, record + MSG + IpcLayout.MSG_HEADER, length);
-        UnsafeApi.putIntRelease(lane.byteArray(), lane.addressOffset() + record + TYPE_OFFSET, IpcLayout.REPLY_TYPE);
-    }
-
-    /**
      * Answers a call FAILED in place, with {@code why} in UTF-8, cut to what the record and a slot hold.
      */
     static void fail(
@@ -363,10 +351,30 @@ final class CallLane
 
     private static void beginReply(final UnsafeBuffer lane, final int record, final int status, final int length)
     {
-        RawMemory.putInt(lane, record + TYPE_OFFSET, IpcLayout.REPLYING_TYPE);
-        // REPLYING must be visible before any byte of the request is overwritten (a server taking over reads it).
-        UnsafeApi.storeStoreFence();
+        markReplying(lane, record);
         RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_LENGTH_OFFSET, length);
         RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_STATUS_OFFSET, status);
+    }
+
+    /**
+     * Marks a call record REPLYING: from here on its request may be overwritten (a handler working in place, or a
+     * reply being written), so a server taking over answers it FAILED rather than run it.
+     */
+    static void markReplying(final UnsafeBuffer lane, final int record)
+    {
+        RawMemory.putInt(lane, record + TYPE_OFFSET, IpcLayout.REPLYING_TYPE);
+        // REPLYING must be visible before any byte of the request is overwritten.
+        UnsafeApi.storeStoreFence();
+    }
+
+    /**
+     * Completes a reply a handler wrote in place, {@code length} bytes after the call header (checked by the caller
+     * against the record and the slot): writes its length and status OK, then stores REPLY (release).
+     */
+    static void replied(final UnsafeBuffer lane, final int record, final int length)
+    {
+        RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_LENGTH_OFFSET, length);
+        RawMemory.putInt(lane, record + MSG + IpcLayout.CALL_STATUS_OFFSET, IpcLayout.STATUS_OK);
+        UnsafeApi.putIntRelease(lane.byteArray(), lane.addressOffset() + record + TYPE_OFFSET, IpcLayout.REPLY_TYPE);
     }
 }

@@ -57,6 +57,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
     private int currentGeneration;
     private final byte[] messageBytes;
     private final UnsafeBuffer message;
+    /** DIRECT mode: the handler's view of the call being served, in its record. */
+    private final UnsafeBuffer callView = new UnsafeBuffer(0, 0);
     private final Object heartbeat;
     private final int generation;
     private final long discardedAtAttach;
@@ -330,22 +332,26 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
                 + ", payload length " + payload + " in a " + recordLength + "-byte record");
             return;
         }
-        if (message.byteArray() != messageBytes || message.capacity() != layout.slotBytes)
-        {
-            // A handler re-wrapped the buffer it was given: the unchecked copies below need the server's own.
-            message.wrap(messageBytes, 0, layout.slotBytes);
-        }
-        RawMemory.copy(lane, msg + IpcLayout.MSG_HEADER, message, 0, payload);
+        // The handler works in place: its buffer is the call's slot in the record, request in, reply out, no copy
+        // either way. The record is marked REPLYING first, since the handler may write over the request at once.
+        final int room = Math.min(layout.slotBytes, capacity);
+        final int at = msg + IpcLayout.MSG_HEADER;
+        CallLane.markReplying(lane, record);
+        callView.wrap(lane, at, room);
         String failure = null;
         int replyLength;
         try
         {
-            replyLength = handler.onCall(message, payload);
-            if (replyLength < 0 || replyLength > layout.slotBytes || replyLength > message.capacity()
-                || replyLength > capacity)
+            replyLength = handler.onCall(callView, payload);
+            if (replyLength < 0 || replyLength > room || replyLength > callView.capacity())
             {
                 failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + Math.min(Math.min(layout.slotBytes, message.capacity()), capacity);
+                    + ", outside 0-" + Math.min(room, callView.capacity());
+            }
+            else if (callView.addressOffset() != lane.addressOffset() + at || callView.byteArray() != lane.byteArray())
+            {
+                failure = "handler of service " + service + " re-wrapped its buffer: write the reply into the buffer "
+                    + "it is given";
             }
         }
         catch (final Throwable t)
@@ -355,7 +361,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         }
         if (failure == null)
         {
-            CallLane.reply(lane, record, IpcLayout.STATUS_OK, message, replyLength);
+            CallLane.replied(lane, record, replyLength);
         }
         else
         {

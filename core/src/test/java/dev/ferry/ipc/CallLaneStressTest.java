@@ -65,7 +65,6 @@ public class CallLaneStressTest
     private final LaneWriter writer;
     private final CallLane lane;
     private final RingReader reader;
-    private final UnsafeBuffer reply = new UnsafeBuffer(new byte[PAYLOAD]);
     private int served;
     private int seen;
     private int bad;
@@ -82,11 +81,13 @@ public class CallLaneStressTest
                 bad++;
                 return;
             }
+            // As IpcServer serves: REPLYING, the handler's reply written over the request, then REPLY.
+            CallLane.markReplying(buffer, record);
             for (int i = 0; i < PAYLOAD; i += 8)
             {
-                reply.putLong(i, buffer.getLong(record + MSG + i) + 100);
+                buffer.putLong(record + MSG + i, buffer.getLong(record + MSG + i) + 100);
             }
-            CallLane.reply(buffer, record, IpcLayout.STATUS_OK, reply, PAYLOAD);
+            CallLane.replied(buffer, record, PAYLOAD);
             served++;
         }
 

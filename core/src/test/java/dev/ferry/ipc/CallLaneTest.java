@@ -37,9 +37,9 @@ final class CallLaneTest
         public void onCall(final UnsafeBuffer lane, final int record, final int recordLength)
         {
             calls.add(lane.getLong(record + MSG + IpcLayout.CALL_ID_OFFSET));
-            final UnsafeBuffer reply = new UnsafeBuffer(new byte[8]);
-            reply.putLong(0, 42);
-            CallLane.reply(lane, record, IpcLayout.STATUS_OK, reply, 8);
+            CallLane.markReplying(lane, record);
+            lane.putLong(record + MSG + IpcLayout.MSG_HEADER, 42);
+            CallLane.replied(lane, record, 8);
         }
 
         @Override
