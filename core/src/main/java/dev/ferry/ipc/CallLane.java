@@ -110,8 +110,11 @@ final class CallLane
             cursor = 0;
             halt("head position out of range");
         }
-        else if (buffer.getLongVolatile(haltRequestIndex) == epoch + 1)
+        else if (buffer.getLongVolatile(haltRequestIndex) == epoch + 1
+            || buffer.getLongVolatile(haltedIndex) == epoch + 1)
         {
+            // The client asked for a halt, or the lane is still halted (by a predecessor) awaiting the client's
+            // reset: stay off it until the reset.
             halt(null);
         }
         publishCursor();

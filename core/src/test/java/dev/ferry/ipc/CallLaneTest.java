@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link CallLane} on its own, one thread: a server that takes a lane over from a dead one answers FAILED, in place,
  * what its predecessor left (a call unread, a reply it died writing) and nothing else; a record it cannot walk past
  * halts the lane, which stays halted (untouched) until its client bumps the lane's epoch, and resumes at the new
- * head; a client's halt request halts it too.
+ * head, and a replacement server stays off a lane its predecessor halted until then; a client's halt request halts
+ * it too.
  */
 final class CallLaneTest
 {
@@ -146,6 +147,37 @@ final class CallLaneTest
         assertEquals(List.of(7L), calls);
         assertEquals(IpcLayout.STATUS_OK, status(fresh));
         assertEquals(3L * RECORD, ring.getLong(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET));
+    }
+
+    @Test
+    void aReplacementLeavesALaneItsPredecessorHaltedUntilTheClientResetsIt()
+    {
+        final CallLane dead = new CallLane(ring, SLOT);
+        dead.bind(1);
+        final int bad = call(0);
+        ring.putInt(bad, 1 << 30);
+        assertEquals(0, dead.serve(echo, 8));
+        assertTrue(dead.halted());
+        // The client is in the middle of its reset: the data area zeroed, positions and epoch not yet stored. The
+        // replacement must stay off the lane (walking it would race with the reset), not take it for a clean one.
+        ring.setMemory(0, CAPACITY, (byte)0);
+        final CallLane replacement = new CallLane(ring, SLOT);
+        assertEquals(0, replacement.takeOver(1, 0));
+        assertTrue(replacement.halted(), "a replacement took a lane its predecessor halted for a clean one");
+        for (int i = 0; i < 2000; i++)
+        {
+            assertEquals(0, replacement.serve(echo, 8));
+        }
+
+        final long position = RECORD;
+        ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
+        ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
+        ring.putLongVolatile(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
+        ring.putLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET, 1);
+        final int fresh = call(5);
+        assertEquals(1, replacement.serve(echo, 8));
+        assertEquals(IpcLayout.STATUS_OK, status(fresh));
+        assertEquals(List.of(5L), calls);
     }
 
     @Test
