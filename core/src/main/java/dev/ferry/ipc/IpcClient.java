@@ -688,25 +688,43 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         if (service != services[slot] || status < 0 || status >= STATUSES.length || payload < 0
             || payload > slotBytes || payload > length - IpcLayout.MSG_HEADER)
         {
-            corruptRecords++;
-            popUntil(services[slot], slot, callId);
-            completion.failed(callId, services[slot], Status.FAILED, new RemoteFailureException("corrupt reply record"
-                + " to call " + callId + ": service " + service + ", status " + status + ", length " + payload));
-            deliver(slot);
+            completeCorrupt(slot, callId, "service " + service + ", status " + status + ", length " + payload);
             return RingReader.CONSUMED;
         }
+        complete(slot, callId, status, buffer, index + IpcLayout.MSG_HEADER, payload);
+        return RingReader.CONSUMED;
+    }
+
+    /**
+     * Completes a call in flight with the reply at {@code at} (status checked), after failing the calls before it
+     * to the same service that were lost.
+     */
+    private void complete(
+        final int slot, final long callId, final int status, final UnsafeBuffer buffer, final int at, final int length)
+    {
+        final int service = services[slot];
         popUntil(service, slot, callId);
         if (status == IpcLayout.STATUS_OK)
         {
-            completion.ok(callId, service, buffer, index + IpcLayout.MSG_HEADER, payload);
+            completion.ok(callId, service, buffer, at, length);
         }
         else
         {
             completion.failed(callId, service, STATUSES[status], new RemoteFailureException(
-                buffer.getStringWithoutLengthUtf8(index + IpcLayout.MSG_HEADER, payload)));
+                buffer.getStringWithoutLengthUtf8(at, length)));
         }
         deliver(slot);
-        return RingReader.CONSUMED;
+    }
+
+    /** Completes a call in flight FAILED: its reply record named it, but the rest of the record made no sense. */
+    private void completeCorrupt(final int slot, final long callId, final String fields)
+    {
+        corruptRecords++;
+        final int service = services[slot];
+        popUntil(service, slot, callId);
+        completion.failed(callId, service, Status.FAILED, new RemoteFailureException("corrupt reply record to call "
+            + callId + ": " + fields));
+        deliver(slot);
     }
 
     /**
@@ -737,28 +755,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         if (services[slot] != service || status < 0 || status >= STATUSES.length || payload < 0
             || payload > slotBytes || payload > length - IpcLayout.MSG_HEADER)
         {
-            corruptRecords++;
-            popUntil(service, slot, callId);
-            completion.failed(callId, service, Status.FAILED, new RemoteFailureException("corrupt reply record"
-                + " to call " + callId + ": service " + service + " (sent to " + services[slot] + "), status "
-                + status + ", length " + payload));
-            deliver(slot);
+            completeCorrupt(slot, callId, "in the lane to service " + service + " (sent to " + services[slot]
+                + "), status " + status + ", length " + payload);
             return RingReader.CONSUMED;
         }
         // Written: the headers, the request (by this client) and the reply; the rest of the slot is still zero.
         replyLanes[service].dirty(
             IpcLayout.RECORD_HEADER + IpcLayout.MSG_HEADER + Math.max(payload, stagedLengths[slot]));
-        popUntil(service, slot, callId);
-        if (status == IpcLayout.STATUS_OK)
-        {
-            completion.ok(callId, service, buffer, index + IpcLayout.MSG_HEADER, payload);
-        }
-        else
-        {
-            completion.failed(callId, service, STATUSES[status], new RemoteFailureException(
-                buffer.getStringWithoutLengthUtf8(index + IpcLayout.MSG_HEADER, payload)));
-        }
-        deliver(slot);
+        complete(slot, callId, status, buffer, index + IpcLayout.MSG_HEADER, payload);
         return RingReader.CONSUMED;
     }
 

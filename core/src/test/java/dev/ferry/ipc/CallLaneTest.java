@@ -61,6 +61,16 @@ final class CallLaneTest
         return at - MSG;
     }
 
+    /** The client's part of a reset, as IpcClient does it: zero, positions past everything, epoch bumped. */
+    private void reset(final long position, final long epoch)
+    {
+        ring.setMemory(0, CAPACITY, (byte)0);
+        ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
+        ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
+        ring.putLongVolatile(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
+        ring.putLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET, epoch);
+    }
+
     private int type(final int record)
     {
         return ring.getInt(RecordDescriptor.typeOffset(record));
@@ -134,13 +144,7 @@ final class CallLaneTest
         assertTrue(java.util.Arrays.equals(before, after), "a halted lane was written to");
         assertTrue(calls.isEmpty());
 
-        // The client's reset: zero, positions past everything, epoch bumped.
-        final long position = 2L * RECORD;
-        ring.setMemory(0, CAPACITY, (byte)0);
-        ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
-        ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
-        ring.putLongVolatile(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
-        ring.putLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET, 1);
+        reset(2L * RECORD, 1);
         final int fresh = call(7);
         assertEquals(1, lane.serve(echo, 8));
         assertFalse(lane.halted());
@@ -169,11 +173,7 @@ final class CallLaneTest
             assertEquals(0, replacement.serve(echo, 8));
         }
 
-        final long position = RECORD;
-        ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
-        ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
-        ring.putLongVolatile(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
-        ring.putLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET, 1);
+        reset(RECORD, 1);
         final int fresh = call(5);
         assertEquals(1, replacement.serve(echo, 8));
         assertEquals(IpcLayout.STATUS_OK, status(fresh));
