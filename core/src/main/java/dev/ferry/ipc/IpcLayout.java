@@ -170,11 +170,10 @@ final class IpcLayout
         final int laneBytes)
     {
         final int record = recordBytes(slotBytes);
-        final int laneRecord = mode == MODE_MOVER ? record : callRecordBytes(slotBytes);
         final int perClient = holding(record, maxInFlight);
         final int ring = mode == MODE_MOVER ? perClient : minRing(record);
         final IpcLayout layout = new IpcLayout(mode, maxClients, maxServices, slotBytes, maxInFlight, ring, ring,
-            laneBytes > 0 ? laneBytes : holding(laneRecord, maxInFlight));
+            laneBytes > 0 ? laneBytes : holding(laneRecordBytes(mode, slotBytes), maxInFlight));
         final String problem = layout.problem();
         if (problem != null)
         {
@@ -229,6 +228,11 @@ final class IpcLayout
 
     /** Bytes one record of a full slot takes in this layout's lanes: a call record in DIRECT mode. */
     int laneRecordBytes()
+    {
+        return laneRecordBytes(mode, slotBytes);
+    }
+
+    private static int laneRecordBytes(final int mode, final int slotBytes)
     {
         return mode == MODE_MOVER ? recordBytes(slotBytes) : callRecordBytes(slotBytes);
     }

@@ -55,6 +55,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
     private long seenAttaches = -1;
     private int currentClient;
     private int currentGeneration;
+    // MOVER mode: the handler's buffer, each request copied in and its reply copied out (null in DIRECT mode).
     private final byte[] messageBytes;
     private final UnsafeBuffer message;
     /** DIRECT mode: the handler's view of the call being served, in its record. */
@@ -114,8 +115,8 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
                 callLanes[c] = new CallLane(lane, layout.slotBytes);
             }
         }
-        this.messageBytes = new byte[Math.max(1, layout.slotBytes)];
-        this.message = new UnsafeBuffer(messageBytes, 0, layout.slotBytes);
+        this.messageBytes = moverMode ? new byte[Math.max(1, layout.slotBytes)] : null;
+        this.message = moverMode ? new UnsafeBuffer(messageBytes, 0, layout.slotBytes) : null;
 
         final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
