@@ -17,7 +17,7 @@ public final class CallFailedException extends RuntimeException
     /**
      * @param callId    the call's id.
      * @param serviceId the service it went to.
-     * @param status    how it ended: {@link Status#FAILED} or {@link Status#CLOSED}.
+     * @param status    how it ended: {@link Status#FAILED}, {@link Status#CLOSED} or {@link Status#TIMED_OUT}.
      * @param cause     the handler's exception, or what closed it.
      */
     public CallFailedException(final long callId, final int serviceId, final Status status, final Throwable cause)
