@@ -14,6 +14,7 @@ import org.agrona.concurrent.ringbuffer.RecordDescriptor;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -43,6 +44,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 {
     /** What {@link #submit} returns when all of the client's slots are in flight. */
     public static final long BACK_PRESSURE = dev.ferry.Client.BACK_PRESSURE;
+
+    /** The deadline of every call unless {@link #callTimeout(Duration)} or {@code call(..., timeout)} says else. */
+    public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    /** A slot's deadline not yet fixed: the next deadline check fixes it (a call submitted by then). */
+    private static final long NO_DEADLINE = Long.MIN_VALUE;
 
     private static final byte FREE = 0;
     private static final byte STAGED = 1;
@@ -95,6 +102,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private final int[] stagedLengths;
     private final Status[] failStatus;
     private final Throwable[] failures;
+    // The deadline of each call (System.nanoTime), and how long it was given (for the message).
+    private final long[] deadlines;
+    private final long[] timeoutsNs;
     private final int[] freeSlots;
     private int freeCount;
 
@@ -132,6 +142,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 
     private long lateReplies;
     private long corruptRecords;
+    private long timedOut;
+    private long callTimeoutNs = DEFAULT_CALL_TIMEOUT.toNanos();
+    private long sweepIntervalNs;
+    private long nextSweepNs;
+    private int pollRounds;
 
     private boolean syncDone;
     private Status syncStatus;
@@ -231,6 +246,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.stagedLengths = new int[maxInFlight];
         this.failStatus = new Status[maxInFlight];
         this.failures = new Throwable[maxInFlight];
+        this.deadlines = new long[maxInFlight];
+        this.timeoutsNs = new long[maxInFlight];
         this.freeSlots = new int[maxInFlight];
         for (int i = maxInFlight - 1; i >= 0; i--)
         {
@@ -245,12 +262,21 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
         // previous occupant or a stray write left there.
         header.setMemory((int)layout.sqOffset(found), (int)layout.clientBlock(), (byte)0);
+        // Stamped while the owner thread lives: a client whose thread died without closing it is reclaimed.
         this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
-            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), owner::isAlive);
         header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
         // Servers rebuild their lists of lanes to scan when this count moves.
         header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
         this.lastCheckNs = System.nanoTime();
+        this.sweepIntervalNs = sweepInterval(callTimeoutNs);
+        this.nextSweepNs = lastCheckNs;
+    }
+
+    /** Deadlines are checked this often: within an eighth of the timeout, at most as often as every 100 µs. */
+    private long sweepInterval(final long timeoutNs)
+    {
+        return Math.max(100_000L, Math.min(checkIntervalNs, timeoutNs / 8));
     }
 
     private static int deferLimit(final int ringBytes, final int maxInFlight, final int recordBytes)
@@ -351,6 +377,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         services[slot] = serviceId;
         sync[slot] = false;
         stagedLengths[slot] = length;
+        deadlines[slot] = NO_DEADLINE;
+        timeoutsNs[slot] = callTimeoutNs;
         if (copy)
         {
             staging.putBytes(slot * slotBytes, request, offset, length);
@@ -370,6 +398,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     public int flush()
     {
         checkOwner();
+        checkNotClosed();
         int sent = 0;
         heldBack = false;
         while (stagedCount > 0)
@@ -497,6 +526,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     public int poll(final CompletionHandler handler, final int limit)
     {
         checkOwner();
+        checkNotClosed();
         Objects.requireNonNull(handler, "completion handler is null");
         if (limit <= 0)
         {
@@ -522,6 +552,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final long before = delivered;
         deliverFailing(limit);
         readReplies(before, limit);
+        if (inFlight > 0 && (++pollRounds & 63) == 0)
+        {
+            // Every 64th poll, busy or not, so that a call stuck behind a hung handler times out even while other
+            // services answer: one clock read per 64 polls.
+            final long now = System.nanoTime();
+            if (now - nextSweepNs >= 0)
+            {
+                nextSweepNs = now + sweepIntervalNs;
+                sweepDeadlines(now);
+                deliverFailing(limit);
+            }
+        }
         if (delivered == before && inFlight > 0 && (++emptyPolls & 63) == 0)
         {
             final long now = System.nanoTime();
@@ -535,6 +577,86 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             }
         }
         return (int)(delivered - before);
+    }
+
+    /**
+     * Fixes the deadline of every call submitted since the last sweep (the sweep stands in for the clock at submit,
+     * which the hot path does not read: a call's deadline is fixed at most one sweep interval after its submit) and
+     * times out every call whose deadline has passed.
+     */
+    private void sweepDeadlines(final long now)
+    {
+        for (int slot = 0; slot < maxInFlight; slot++)
+        {
+            final byte st = state[slot];
+            if (st == STAGED || st == IN_FLIGHT)
+            {
+                final long deadline = deadlines[slot];
+                if (deadline == NO_DEADLINE)
+                {
+                    deadlines[slot] = now + timeoutsNs[slot];
+                }
+                else if (now - deadline >= 0)
+                {
+                    timeOut(slot);
+                }
+            }
+        }
+    }
+
+    /**
+     * Ends a staged or in-flight call TIMED_OUT. Its record may stay in the lane: the slot is reused at once, and
+     * the reply, if it comes, is dropped as late (its call id no longer matches the slot's).
+     */
+    private void timeOut(final int slot)
+    {
+        final long id = callIds[slot];
+        final int service = services[slot];
+        if (state[slot] == STAGED)
+        {
+            removeStaged(slot);
+        }
+        else
+        {
+            removeInFlight(service, slot, id);
+        }
+        timedOut++;
+        fail(slot, Status.TIMED_OUT, "call " + id + " to service " + service + " timed out after "
+            + timeoutsNs[slot] / 1_000_000 + " ms (its deadline) before its reply arrived; its handler may still "
+            + "run or have run: a late reply is dropped");
+    }
+
+    private void removeStaged(final int slot)
+    {
+        int kept = 0;
+        for (int i = 0; i < stagedCount; i++)
+        {
+            final int s = stagedQueue[wrap(stagedHead + i)];
+            if (s != slot)
+            {
+                stagedQueue[wrap(stagedHead + kept++)] = s;
+            }
+        }
+        stagedCount = kept;
+    }
+
+    private void removeInFlight(final int service, final int slot, final long id)
+    {
+        final int count = fifoCount[service];
+        int kept = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final int from = wrap(fifoHead[service] + i);
+            final int s = fifoSlots[service][from];
+            final long sid = fifoIds[service][from];
+            if (s != slot || sid != id)
+            {
+                final int to = wrap(fifoHead[service] + kept++);
+                fifoSlots[service][to] = s;
+                fifoIds[service][to] = sid;
+            }
+        }
+        fifoCount[service] = kept;
     }
 
     /**
@@ -1103,6 +1225,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     public int await(final CompletionHandler handler, final int limit)
     {
         checkOwner();
+        checkNotClosed();
         if (inFlight == 0)
         {
             throw new IllegalStateException("client " + index + " has no call in flight to await");
@@ -1110,8 +1233,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         flush();
         idle.reset();
         int n;
+        boolean checked = false;
         while ((n = poll(handler, limit)) == 0)
         {
+            if (!checked)
+            {
+                // About to wait: refuse to wait for this thread's own service (it would wait for itself).
+                checked = true;
+                for (int i = 0; i < activeCount; i++)
+                {
+                    checkNotReentrant(activeServices[i]);
+                }
+            }
             idle.idle(0);
         }
         idle.reset();
@@ -1119,7 +1252,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * Calls a service and waits for the reply. Calls made with {@link #submit} must not be in flight.
+     * Calls a service and waits for the reply, for at most the client's {@link #callTimeout()}. Calls made with
+     * {@link #submit} must not be in flight.
      *
      * @param serviceId   the service.
      * @param request     the request bytes.
@@ -1128,7 +1262,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
      * @param reply       where to copy the reply.
      * @param replyOffset from where in {@code reply}.
      * @return the reply's length.
-     * @throws CallFailedException if the call did not end OK: handler threw, server or kernel died, corrupt record.
+     * @throws CallFailedException   if the call did not end OK: handler threw, server or kernel died, corrupt record,
+     *                               deadline passed ({@link Status#TIMED_OUT}).
+     * @throws IllegalStateException if this thread is the server of {@code serviceId} (a handler calling its own
+     *                               service would wait for itself), after close, or from a thread not the owner.
      */
     public int call(
         final int serviceId,
@@ -1138,12 +1275,53 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final MutableDirectBuffer reply,
         final int replyOffset)
     {
+        return call(serviceId, request, offset, length, reply, replyOffset, NO_DEADLINE);
+    }
+
+    /**
+     * {@link #call(int, DirectBuffer, int, int, MutableDirectBuffer, int)} with a deadline of its own.
+     *
+     * @param serviceId   the service.
+     * @param request     the request bytes.
+     * @param offset      where they start.
+     * @param length      how many.
+     * @param reply       where to copy the reply.
+     * @param replyOffset from where in {@code reply}.
+     * @param timeout     how long to wait for the reply, positive; then the call ends {@link Status#TIMED_OUT}.
+     * @return the reply's length.
+     */
+    public int call(
+        final int serviceId,
+        final DirectBuffer request,
+        final int offset,
+        final int length,
+        final MutableDirectBuffer reply,
+        final int replyOffset,
+        final Duration timeout)
+    {
+        return call(serviceId, request, offset, length, reply, replyOffset, checkTimeout(timeout));
+    }
+
+    private int call(
+        final int serviceId,
+        final DirectBuffer request,
+        final int offset,
+        final int length,
+        final MutableDirectBuffer reply,
+        final int replyOffset,
+        final long timeoutNs)
+    {
         checkOwner();
+        checkNotClosed();
         Objects.requireNonNull(reply, "reply buffer is null");
         if (handlerCalls > 0)
         {
             throw new IllegalStateException(handlerCalls + " calls made with submit() are in flight on client "
                 + index + "; poll their completions with a CompletionHandler before call()");
+        }
+        if (IpcServer.servesOnThisThread(mapping.directory, serviceId))
+        {
+            throw reentrant(serviceId);
         }
         int slot;
         while ((slot = stage(serviceId, request, offset, length, false)) < 0)
@@ -1152,6 +1330,12 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             {
                 idle.idle(0);
             }
+        }
+        if (timeoutNs != NO_DEADLINE)
+        {
+            // A deadline of its own: the clock is read now, since the caller asked for one.
+            timeoutsNs[slot] = timeoutNs;
+            deadlines[slot] = System.nanoTime() + timeoutNs;
         }
         // The caller's bytes stay put until this method returns, so the request is written from them straight into
         // the ring record, without the staging copy that submit() needs.
@@ -1167,10 +1351,22 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             flush();
             idle.reset();
+            int empty = 0;
             while (!syncDone)
             {
                 if (pollOnce(maxInFlight) == 0)
                 {
+                    if ((++empty & 63) == 0 && callIds[slot] == id && (state[slot] == STAGED
+                        || state[slot] == IN_FLIGHT))
+                    {
+                        // Waiting anyway: the clock is cheap here. The sweep in poll fixes a default deadline.
+                        final long deadline = deadlines[slot];
+                        if (deadline != NO_DEADLINE && System.nanoTime() - deadline >= 0)
+                        {
+                            timeOut(slot);
+                            continue;
+                        }
+                    }
                     idle.idle(0);
                 }
             }
@@ -1192,6 +1388,57 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             throw new CallFailedException(id, serviceId, syncStatus, syncFailure);
         }
         return syncLength;
+    }
+
+    /**
+     * Sets the deadline of the calls submitted from now on (by {@link #submit} or {@link #call} without a timeout
+     * of its own): a call whose reply has not arrived by then completes {@link Status#TIMED_OUT}. Deadlines are
+     * checked as the client polls, so a call may outlive its timeout by up to an eighth of it (and at most a quarter
+     * of the kernel's heartbeat interval).
+     *
+     * @param timeout positive.
+     * @return this client.
+     */
+    public IpcClient callTimeout(final Duration timeout)
+    {
+        checkOwner();
+        callTimeoutNs = checkTimeout(timeout);
+        sweepIntervalNs = sweepInterval(callTimeoutNs);
+        return this;
+    }
+
+    /**
+     * @return the deadline given to calls without one of their own; {@link #DEFAULT_CALL_TIMEOUT} unless set.
+     */
+    public Duration callTimeout()
+    {
+        return Duration.ofNanos(callTimeoutNs);
+    }
+
+    private static long checkTimeout(final Duration timeout)
+    {
+        Objects.requireNonNull(timeout, "timeout is null");
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new IllegalArgumentException("call timeout " + timeout + " must be positive");
+        }
+        // Saturate: a deadline far beyond any run is as good as none, and must not overflow nanoTime arithmetic.
+        return timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365).toNanos() : timeout.toNanos();
+    }
+
+    private void checkNotReentrant(final int serviceId)
+    {
+        if (IpcServer.servesOnThisThread(mapping.directory, serviceId))
+        {
+            throw reentrant(serviceId);
+        }
+    }
+
+    private IllegalStateException reentrant(final int serviceId)
+    {
+        return new IllegalStateException("re-entrant call: the handler of service " + serviceId + " called service "
+            + serviceId + " of its own kernel (" + mapping.directory + ") from its server thread; it would wait for "
+            + "itself. Call another service, submit without waiting, or hand the work to another thread");
     }
 
     /**
@@ -1246,6 +1493,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
+     * @return calls that ended {@link Status#TIMED_OUT}.
+     */
+    public long timedOutCalls()
+    {
+        return timedOut;
+    }
+
+    /**
      * @return corrupt records this client met or was told of; each made calls fail, none was delivered as a reply.
      */
     public long corruptRecords()
@@ -1297,6 +1552,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             throw new IllegalStateException("IPC client " + index + " belongs to thread '" + owner.getName()
                 + "' but was used from '" + current.getName() + "'; a client is single-threaded: attach one per "
                 + "thread");
+        }
+    }
+
+    private void checkNotClosed()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("IPC client " + index + " is closed; attach a new one");
         }
     }
 

@@ -104,6 +104,7 @@ public final class IpcKernel implements AutoCloseable
      */
     public IpcKernel start()
     {
+        checkOpen("start()");
         if (thread != null)
         {
             throw new IllegalStateException("kernel at " + mapping.directory + " already started");
@@ -383,6 +384,7 @@ public final class IpcKernel implements AutoCloseable
      */
     public int attachedClients()
     {
+        checkOpen("attachedClients()");
         int n = 0;
         for (int c = 0; c < layout.maxClients; c++)
         {
@@ -477,6 +479,15 @@ public final class IpcKernel implements AutoCloseable
             {
                 mapping.close();
             }
+        }
+    }
+
+    private void checkOpen(final String method)
+    {
+        if (closed)
+        {
+            throw new IllegalStateException(method + " on the IPC kernel at " + mapping.directory
+                + ", which is closed; build and start a new one");
         }
     }
 

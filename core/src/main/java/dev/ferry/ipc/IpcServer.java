@@ -65,6 +65,10 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
     private final long discardedAtAttach;
     private final Thread thread;
 
+    /** The servers of this process, for the re-entrancy check; copied on write (attach and close are rare). */
+    private static final Object REGISTRY_LOCK = new Object();
+    private static volatile IpcServer[] inProcess = new IpcServer[0];
+
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong corrupt = new AtomicLong();
     private final AtomicLong stale = new AtomicLong();
@@ -160,11 +164,56 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         this.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
         header.putInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET, generation);
         header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
+        // Stamped while the agent thread lives: an agent that died of an Error stops heartbeating even though its
+        // process goes on, so its callers fail within the server timeout instead of waiting for their deadlines.
         this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
-            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET));
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), this::agentAlive);
         header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
         this.thread = b.threadFactory.newThread(AgentRole.SERVER, service, this::run);
+        register(this);
         thread.start();
+    }
+
+    private static void register(final IpcServer server)
+    {
+        synchronized (REGISTRY_LOCK)
+        {
+            final IpcServer[] old = inProcess;
+            final IpcServer[] grown = java.util.Arrays.copyOf(old, old.length + 1);
+            grown[old.length] = server;
+            inProcess = grown;
+        }
+    }
+
+    private static void deregister(final IpcServer server)
+    {
+        synchronized (REGISTRY_LOCK)
+        {
+            inProcess = java.util.Arrays.stream(inProcess).filter(s -> s != server).toArray(IpcServer[]::new);
+        }
+    }
+
+    /**
+     * @return true when the calling thread is the agent thread of a server of this process serving {@code service}
+     * of the kernel at {@code directory}: a call from there to that service would wait for itself.
+     */
+    static boolean servesOnThisThread(final Path directory, final int service)
+    {
+        final IpcServer[] servers = inProcess;
+        if (servers.length == 0)
+        {
+            return false;
+        }
+        final Thread current = Thread.currentThread();
+        for (final IpcServer s : servers)
+        {
+            if (s.thread == current && s.service == service && s.mapping.directory.toAbsolutePath().normalize()
+                .equals(directory.toAbsolutePath().normalize()))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     static void checkKernel(final IpcMapping mapping)
@@ -235,12 +284,28 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         catch (final Throwable t)
         {
             stopReason = "server agent failed: " + t;
+            running = false;
+            // Tell the callers now rather than after the server timeout: the entry is still this generation's.
+            header.compareAndSetLong(entry + IpcLayout.ENTRY_STATE_OFFSET,
+                stateWord(IpcLayout.ATTACHED, generation), stateWord(IpcLayout.DETACHED, generation));
             throw t;
         }
         finally
         {
             header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
         }
+    }
+
+    /** The 64-bit word at an entry's offset 0: the state (low half, little-endian) and the generation (high half). */
+    private static long stateWord(final int state, final int generation)
+    {
+        return ((long)generation << 32) | (state & 0xFFFF_FFFFL);
+    }
+
+    private boolean agentAlive()
+    {
+        final Thread t = thread;
+        return t == null || t.isAlive();
     }
 
     /**
@@ -615,6 +680,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
             return;
         }
         closed = true;
+        deregister(this);
         final long deadline = System.nanoTime() + 1_000_000_000L;
         while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
         {
@@ -629,7 +695,9 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         {
             Thread.currentThread().interrupt();
         }
-        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.DETACHED);
+        // Only this generation's entry: a server that was replaced must not detach its successor.
+        header.compareAndSetLong(entry + IpcLayout.ENTRY_STATE_OFFSET,
+            stateWord(IpcLayout.ATTACHED, generation), stateWord(IpcLayout.DETACHED, generation));
         Heartbeats.unregister(heartbeat);
         if (!thread.isAlive())
         {
