@@ -138,6 +138,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     private boolean heldBack;
     private String gone;
     private Status goneStatus;
+    // True once this client's entry is no longer its own (reclaimed while the process was stopped, then maybe
+    // reused): from then on it touches none of its former rings, which may belong to another client now.
+    private boolean evicted;
+    private final long ownedWord;
     private CompletionHandler currentHandler;
 
     private long lateReplies;
@@ -203,6 +207,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.index = found;
         this.generation = gen;
         this.entry = layout.clientEntry(found);
+        this.ownedWord = ((long)gen << 32) | IpcLayout.ATTACHED;
         this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         // Every ring of this client has one producer: the CQ the mover (its error replies), the SQ this client, a
         // request lane this client (DIRECT) or the mover (MOVER), a reply lane the service's server. A producer can
@@ -399,6 +404,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     {
         checkOwner();
         checkNotClosed();
+        checkOwnEntry();
         int sent = 0;
         heldBack = false;
         while (stagedCount > 0)
@@ -551,6 +557,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         final long before = delivered;
         deliverFailing(limit);
+        if (checkOwnEntry())
+        {
+            deliverFailing(limit);
+            return (int)(delivered - before);
+        }
         readReplies(before, limit);
         if (inFlight > 0 && (++pollRounds & 63) == 0)
         {
@@ -1036,12 +1047,9 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                     + header.getLong(IpcLayout.KERNEL_PID_OFFSET) + ") has not heartbeaten for "
                     + kernelSilence / 1_000_000 + " ms: it died or hangs. Restart it and attach a new client";
             }
-            else if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED
-                || header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
+            else if (checkOwnEntry())
             {
-                goneStatus = Status.CLOSED;
-                gone = "client " + index + " was detached by the kernel (its heartbeat stopped for longer than the "
-                    + "client timeout: was this process suspended?); attach a new client";
+                return;
             }
             if (gone != null)
             {
@@ -1553,6 +1561,42 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                 + "' but was used from '" + current.getName() + "'; a client is single-threaded: attach one per "
                 + "thread");
         }
+    }
+
+    /**
+     * One read of this client's entry (a line only the heartbeat stamper and the kernel write, so mostly a cache
+     * hit), before every flush and poll: a client whose entry was reclaimed (its process stopped past the client
+     * timeout) must not write or read rings that may be another client's now. It fails its calls CLOSED without
+     * reading them. A process stopped between this read and its next write can still write one batch there: that
+     * window is the residue the fault model names.
+     *
+     * @return true if the entry is no longer this client's.
+     */
+    private boolean checkOwnEntry()
+    {
+        if (evicted)
+        {
+            return true;
+        }
+        if (RawMemory.getLongVolatile(header, entry + IpcLayout.ENTRY_STATE_OFFSET) == ownedWord)
+        {
+            return false;
+        }
+        evicted = true;
+        goneStatus = Status.CLOSED;
+        gone = "client " + index + " was detached by the kernel (its heartbeat stopped for longer than the client "
+            + "timeout: was this process suspended?); attach a new client";
+        // No drain: the rings may be another client's now. Calls in flight fail, staged ones with them.
+        failAllInFlight(goneStatus, gone);
+        while (stagedCount > 0)
+        {
+            final int slot = stagedQueue[stagedHead];
+            stagedHead = wrap(stagedHead + 1);
+            stagedCount--;
+            fail(slot, goneStatus, gone);
+        }
+        heldBack = false;
+        return true;
     }
 
     private void checkNotClosed()

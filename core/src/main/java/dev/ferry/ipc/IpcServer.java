@@ -304,8 +304,9 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
 
     private boolean agentAlive()
     {
+        // Not started yet (NEW) counts as alive: only an agent that ran and ended stops the heartbeat.
         final Thread t = thread;
-        return t == null || t.isAlive();
+        return t == null || t.getState() != Thread.State.TERMINATED;
     }
 
     /**
