@@ -250,7 +250,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
             while (running)
             {
                 // The entry lies inside the mapping (its service id was checked): unchecked reads and writes.
-                if (RawMemory.getInt(header, entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation)
+                if (replaced())
                 {
                     // Replaced: this server was taken for dead (suspended past the server timeout?) and another
                     // attached. Its lanes have a producer and a consumer already.
@@ -300,6 +300,15 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
     private static long stateWord(final int state, final int generation)
     {
         return ((long)generation << 32) | (state & 0xFFFF_FFFFL);
+    }
+
+    /**
+     * @return true when another server has taken this service's entry (this one was taken for dead). One read of
+     * this server's own entry, a line written only at attach and by the heartbeat stamper.
+     */
+    private boolean replaced()
+    {
+        return RawMemory.getInt(header, entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation;
     }
 
     private boolean agentAlive()
@@ -426,6 +435,14 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
             replyLength = 0;
             failure = "handler of service " + service + " threw " + t;
         }
+        if (replaced() || RawMemory.getLong(lane, msg + IpcLayout.CALL_ID_OFFSET) != callId)
+        {
+            // This server was suspended in the handler past the server timeout and replaced: its successor answered
+            // the call FAILED, and its client may have reused the record for a new call. Writing now would hand that
+            // call this reply. (The call id is outside the handler's buffer, so only the client changes it.)
+            dropped.incrementAndGet();
+            return;
+        }
         if (failure == null)
         {
             CallLane.replied(lane, record, replyLength);
@@ -524,6 +541,13 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         {
             replyLength = 0;
             failure = "handler of service " + service + " threw " + t;
+        }
+        if (replaced())
+        {
+            // Suspended in the handler past the server timeout and replaced: the successor is the reply lane's
+            // producer now, and a lane has one.
+            dropped.incrementAndGet();
+            return RingReader.STOP;
         }
         if (failure == null)
         {
