@@ -115,6 +115,13 @@ final class IpcLaneTest
             }
             assertEquals(Map.of(lost, Status.FAILED), aOutcomes, () -> "A: " + a.debugState());
             assertEquals(Map.of(held, Status.OK), bOutcomes, () -> "B: " + b.debugState());
+            // A's own reader may fail the call (and ask for a halt) before the server meets the record and counts it.
+            final long countBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (server.corruptRecords() == 0 && System.nanoTime() < countBy)
+            {
+                a.poll((Completion c) -> aOutcomes.put(c.id(), c.status()), 8);
+                Thread.onSpinWait();
+            }
             assertTrue(server.corruptRecords() > 0, "the corrupt record was not counted");
             assertEquals(epoch, view.buffer.getLongVolatile(epochOffset), "the service's epoch moved");
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
