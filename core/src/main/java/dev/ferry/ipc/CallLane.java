@@ -30,6 +30,12 @@ import java.nio.charset.StandardCharsets;
  * for the same by storing epoch + 1 at {@link IpcLayout#HALT_REQUEST_OFFSET}. Only the halted server never touches
  * the data area, so the reset races with nothing.
  *
+ * <p>The cursor never passes the client's tail. A committed request is served without reading the tail (the client
+ * stores the tail before it commits, and the tail's line would cost a transfer per call); any other record (a reply,
+ * one being written, padding) may be a lap old, in a full lane, so it is walked only if it lies before the tail (read
+ * then, with acquire): a cursor at the tail stops there, one past it halts the lane. Every length is checked against
+ * what is left of the ring before it is aligned, so no arithmetic on it can overflow.
+ *
  * <p>Threading: the server's agent thread only (and the thread that attaches the server, before it starts).
  */
 final class CallLane
@@ -140,13 +146,14 @@ final class CallLane
         final long tail = buffer.getLongVolatile(tailIndex);
         long at = Math.max(published, head);
         if (head < 0 || tail < head || tail - head > capacity || at > tail
-            || (at & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+            || ((at | tail) & (RecordDescriptor.ALIGNMENT - 1)) != 0)
         {
             cursor = head < 0 || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0 ? 0 : head;
             halt("positions out of range: head " + head + ", tail " + tail + ", server cursor " + published);
             return 0;
         }
         int failed = 0;
+        // At most tail - head <= capacity bytes, each step at least one 8-byte header.
         while (at < tail)
         {
             final int index = (int)at & mask;
@@ -155,19 +162,17 @@ final class CallLane
             {
                 break;
             }
-            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
             final int type = buffer.getInt(index + TYPE_OFFSET);
-            if (type == PADDING && aligned <= capacity - index)
-            {
-                at += aligned;
-                continue;
-            }
-            if (length < MIN_RECORD || aligned > capacity - index)
+            // Checked before it is aligned, against what is left of the ring and before the tail (both multiples of
+            // 8): the aligned length cannot overflow, nor pass either.
+            if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index
+                || length > tail - at)
             {
                 cursor = at;
-                halt("record length " + length + " at position " + at);
+                halt("record length " + length + " at position " + at + " (tail " + tail + ")");
                 return failed;
             }
+            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
             if (type == IpcLayout.REQUEST_TYPE)
             {
                 fail(buffer, index, length, slotBytes, "the server of service " + service + " was replaced before "
@@ -180,7 +185,7 @@ final class CallLane
                     + "call or writing its reply: the call may have run, its reply is lost");
                 failed++;
             }
-            else if (type != IpcLayout.REPLY_TYPE)
+            else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
             {
                 cursor = at;
                 halt("record type " + type + " at position " + at);
@@ -236,6 +241,8 @@ final class CallLane
             return 0;
         }
         final long start = cursor;
+        // The client's tail, read only off the request path; a lower bound of the real one (it only grows).
+        long tail = start;
         int n = 0;
         while (n < limit)
         {
@@ -250,34 +257,57 @@ final class CallLane
                 }
                 break;
             }
-            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
-            if (length < MIN_RECORD || aligned > capacity - index)
-            {
-                if (length > 0 && aligned <= capacity - index
-                    && buffer.getInt(index + TYPE_OFFSET) == PADDING)
-                {
-                    cursor += aligned;
-                    continue;
-                }
-                halt(calls, "record length " + length + " at position " + cursor);
-                break;
-            }
             final int type = RawMemory.getInt(buffer, index + TYPE_OFFSET);
-            if (type == IpcLayout.REQUEST_TYPE)
+            // The length is checked before it is aligned: index is 8-aligned and the capacity a power of two, so a
+            // length up to capacity - index aligns to no more than that, and cannot overflow.
+            if (type == IpcLayout.REQUEST_TYPE && length >= MIN_RECORD && length <= capacity - index)
             {
                 calls.onCall(buffer, index, length);
                 n++;
+                cursor += BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+                continue;
             }
-            else if (type == IpcLayout.REPLYING_TYPE)
+            if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index)
+            {
+                halt(calls, "record length " + length + " at position " + cursor);
+                break;
+            }
+            if (type != IpcLayout.REPLY_TYPE && type != IpcLayout.REPLYING_TYPE && type != PADDING)
+            {
+                halt(calls, "record type " + type + " at position " + cursor);
+                break;
+            }
+            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            if (aligned > tail - cursor)
+            {
+                // Not a request: the record may be a lap old (a full lane, everything answered), so it is walked
+                // only if it lies before the client's tail.
+                tail = buffer.getLongVolatile(tailIndex);
+                if (cursor >= tail)
+                {
+                    if (cursor > tail)
+                    {
+                        halt(calls, "server cursor " + cursor + " past the client's tail " + tail);
+                    }
+                    break;
+                }
+                if (aligned > tail - cursor)
+                {
+                    halt(calls, "record length " + length + " at position " + cursor + " reaches past the client's "
+                        + "tail " + tail);
+                    break;
+                }
+            }
+            if (cursor + aligned - start > capacity)
+            {
+                // At most a lap of records that are not calls per look, whatever the client does to its tail.
+                break;
+            }
+            if (type == IpcLayout.REPLYING_TYPE)
             {
                 fail(buffer, index, length, slotBytes, "an earlier server of this service died running this call or "
                     + "writing its reply: the call may have run, its reply is lost");
                 n++;
-            }
-            else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
-            {
-                halt(calls, "record type " + type + " at position " + cursor);
-                break;
             }
             cursor += aligned;
         }

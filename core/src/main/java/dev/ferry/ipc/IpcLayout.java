@@ -109,6 +109,8 @@ final class IpcLayout
     static final int MAX_IN_FLIGHT_LIMIT = 1 << 16;
     static final int MAX_RING_BYTES = 1 << 28;
     static final long MAX_FILE_LENGTH = Integer.MAX_VALUE;
+    /** The longest heartbeat interval or timeout a header may hold (about 146 years): no deadline overflows. */
+    static final long MAX_TIMEOUT_NS = 1L << 62;
 
     final int mode;
     final int maxClients;
@@ -142,9 +144,14 @@ final class IpcLayout
         this.cqBytes = cqBytes;
         this.laneBytes = laneBytes;
         this.clientTableOffset = HEADER_BYTES;
-        this.serverTableOffset = clientTableOffset + maxClients * ENTRY_BYTES;
-        this.ringsOffset = BitUtil.align(serverTableOffset + maxServices * ENTRY_BYTES, PAGE);
-        this.fileLength = ringsOffset + (long)maxClients * clientBlock();
+        // The counts may come from a hostile header that problem() has not checked yet: out of range, the offsets
+        // are left at 0 and the length past the largest mapping (problem() refuses both), with no int overflow.
+        // In range, every product below fits a long many times over.
+        final boolean inRange = maxClients >= 0 && maxClients <= MAX_CLIENTS_LIMIT
+            && maxServices >= 0 && maxServices <= MAX_SERVICES_LIMIT;
+        this.serverTableOffset = inRange ? clientTableOffset + maxClients * ENTRY_BYTES : 0;
+        this.ringsOffset = inRange ? BitUtil.align(serverTableOffset + maxServices * ENTRY_BYTES, PAGE) : 0;
+        this.fileLength = inRange ? ringsOffset + (long)maxClients * clientBlock() : MAX_FILE_LENGTH + 1;
     }
 
     /**
@@ -153,7 +160,8 @@ final class IpcLayout
      */
     long clientBlock()
     {
-        return (long)sqBytes + TRAILER + cqBytes + TRAILER + 2L * maxServices * (laneBytes + TRAILER);
+        // In long: with maxServices at most its limit, any int capacities sum to far less than 2^63.
+        return (long)sqBytes + TRAILER + cqBytes + TRAILER + 2L * maxServices * ((long)laneBytes + TRAILER);
     }
 
     /**
@@ -279,6 +287,11 @@ final class IpcLayout
         {
             throw new IllegalStateException("corrupt Ferry IPC header: " + problem);
         }
+        final String timeouts = timeoutProblem(header);
+        if (timeouts != null)
+        {
+            throw new IllegalStateException("corrupt Ferry IPC header: " + timeouts);
+        }
         final long declared = header.getLong(FILE_LENGTH_OFFSET);
         if (declared != layout.fileLength || actualSize < layout.fileLength)
         {
@@ -329,6 +342,33 @@ final class IpcLayout
                 + "; lower maxClients, services, slotBytes or maxInFlight";
         }
         return null;
+    }
+
+    /**
+     * The liveness settings every process reads from the header: those {@link IpcTimeouts} accepts, and none so large
+     * that a deadline ({@code now + timeout}) or twice the interval overflows.
+     */
+    private static String timeoutProblem(final UnsafeBuffer header)
+    {
+        final long interval = header.getLong(HEARTBEAT_INTERVAL_OFFSET);
+        final long client = header.getLong(CLIENT_TIMEOUT_OFFSET);
+        final long server = header.getLong(SERVER_TIMEOUT_OFFSET);
+        final long kernel = header.getLong(KERNEL_TIMEOUT_OFFSET);
+        if (interval > MAX_TIMEOUT_NS / 2 || client > MAX_TIMEOUT_NS || server > MAX_TIMEOUT_NS
+            || kernel > MAX_TIMEOUT_NS)
+        {
+            return "heartbeat interval " + interval + " ns or timeouts (client " + client + ", server " + server
+                + ", kernel " + kernel + " ns) beyond " + MAX_TIMEOUT_NS + " ns";
+        }
+        try
+        {
+            new IpcTimeouts(interval, client, server, kernel);
+            return null;
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return ex.getMessage();
+        }
     }
 
     private static boolean ringOk(final int bytes, final int record)

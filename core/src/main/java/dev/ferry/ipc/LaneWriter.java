@@ -20,8 +20,9 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * line a reader polls next is then one it cleaned itself, in its own cache, instead of one the producer has just
  * dirtied; for 1 KiB messages the zeroing costs more than that gains (see the README's ipc-bench section).
  *
- * <p>Accesses are unchecked: every index is the tail masked into the ring, and a message is never longer than an
- * eighth of the ring (checked per claim, as Agrona does).
+ * <p>Accesses are unchecked: every index is the tail masked into the ring (an unaligned tail, which only a corrupt
+ * trailer holds, refuses the claim), and a message is never longer than an eighth of the ring (checked per claim, as
+ * Agrona does).
  *
  * <p>Threading: exactly one producer thread, in one process, for the ring (the instance holds the pending claim);
  * one consumer.
@@ -102,6 +103,11 @@ final class LaneWriter
         final int mask = capacity - 1;
         long head = UnsafeApi.getLong(array, headCacheAddress);
         final long tail = UnsafeApi.getLong(array, tailAddress);
+        if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            // Only a corrupt trailer: its reader resynchronises the ring (an aligned tail) or has it reset.
+            return INSUFFICIENT_CAPACITY;
+        }
         if (aligned > capacity - (int)(tail - head))
         {
             head = UnsafeApi.getLongVolatile(array, headAddress);
@@ -207,6 +213,10 @@ final class LaneWriter
     {
         final int required = BitUtil.align(length + HEADER, RecordDescriptor.ALIGNMENT);
         final long tail = UnsafeApi.getLong(array, tailAddress);
+        if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        {
+            return false;
+        }
         final int tailIndex = (int)tail & (capacity - 1);
         final int toBufferEnd = capacity - tailIndex;
         // Crossing the end costs the padding too.
@@ -237,7 +247,9 @@ final class LaneWriter
         final long tail = UnsafeApi.getLongVolatile(array, tailAddress);
         final long lastClaim = UnsafeApi.getLong(array, lastClaimAddress);
         final int mask = capacity - 1;
-        if (tail - head < 0 || tail - head > capacity || ((head | tail) & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        // Compared, not subtracted first: a difference of hostile positions could overflow into range.
+        if (head < 0 || tail < head || tail - head > capacity
+            || ((head | tail) & (RecordDescriptor.ALIGNMENT - 1)) != 0)
         {
             return -1;
         }
@@ -267,12 +279,13 @@ final class LaneWriter
                 }
                 return gap;
             }
-            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
-            if (aligned > capacity - index || aligned > tail - position)
+            // Checked before it is aligned, against what is left of the ring and before the tail (both multiples of
+            // 8): the aligned length can overflow neither, nor pass them. At least a header: the walk advances.
+            if (length < HEADER || length > capacity - index || length > tail - position)
             {
                 return -1;
             }
-            position += aligned;
+            position += BitUtil.align(length, RecordDescriptor.ALIGNMENT);
         }
         return 0;
     }

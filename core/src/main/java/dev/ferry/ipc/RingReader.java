@@ -180,8 +180,9 @@ final class RingReader
                     break;
                 }
                 stuckPosition = -1;
-                final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
-                if (length < RecordDescriptor.HEADER_LENGTH || aligned > contiguous - bytesRead)
+                // Checked before it is aligned: what is left (contiguous - bytesRead) is a multiple of 8, so a
+                // length within it aligns to no more than that, and cannot overflow.
+                if (length < RecordDescriptor.HEADER_LENGTH || length > contiguous - bytesRead)
                 {
                     final long skipFrom = head + bytesRead;
                     buffer.setMemory(headIndex, bytesRead, (byte)0);
@@ -203,17 +204,37 @@ final class RingReader
                     // A call lane's server may not have walked past this padding yet: it would find it zeroed.
                     break;
                 }
+                if (type != expectedType && type != RingBuffer.PADDING_MSG_TYPE_ID && freezeOnCorruption)
+                {
+                    // In a call lane nobody writes other types: a record the client cannot use.
+                    badRecords++;
+                    final long at = head + bytesRead;
+                    buffer.setMemory(headIndex, bytesRead, (byte)0);
+                    bytesRead = 0;
+                    resync(handler, at, buffer.getLongVolatile(tailPositionIndex), "record type " + type
+                        + " at position " + at);
+                    return count;
+                }
+                final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
                 bytesRead += aligned;
                 if (type == RingBuffer.PADDING_MSG_TYPE_ID)
                 {
                     // A producer writes only a padding record's header.
                     addSpan(recordIndex, RecordDescriptor.HEADER_LENGTH, aligned);
+                    if (spanCount == MAX_SPANS)
+                    {
+                        break;
+                    }
                     continue;
                 }
                 if (type != expectedType)
                 {
                     badRecords++;
                     addSpan(recordIndex, aligned, aligned);
+                    if (spanCount == MAX_SPANS)
+                    {
+                        break;
+                    }
                     continue;
                 }
                 dirty = aligned;
@@ -304,7 +325,16 @@ final class RingReader
         }
         if (stuck(head))
         {
-            if (unblocker.unblock())
+            final int headIndex = (int)head & mask;
+            final int length = buffer.getIntVolatile(headIndex);
+            if (length < 0 && (length < -(capacity - headIndex) || length > -RecordDescriptor.HEADER_LENGTH))
+            {
+                // Agrona would pad over it with -length bytes, which do not fit (or, for Integer.MIN_VALUE, stay
+                // negative, and the ring would stay stuck).
+                resync(handler, head, tail, "record length " + length + " at position " + head + " stayed "
+                    + "uncommitted for longer than " + stuckTimeoutNs + " ns");
+            }
+            else if (unblocker.unblock())
             {
                 badRecords++;
                 stuckPosition = -1;
