@@ -944,8 +944,10 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
         final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
         final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
-        // Past every position seen, so that positions stay ordered for the check for lost calls.
-        final long position = BitUtil.align(Math.max(0, Math.max(head, Math.max(tail, cursor))),
+        // Past every position seen, so that positions stay ordered for the check for lost calls; a position no lane
+        // reaches in centuries (below 0 or from 2^62) is garbage and ignored, so the alignment cannot overflow.
+        final long position = BitUtil.align(
+            Math.max(sanePosition(head), Math.max(sanePosition(tail), sanePosition(cursor))),
             RecordDescriptor.ALIGNMENT);
         lane.setMemory(0, capacity, (byte)0);
         lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
@@ -957,6 +959,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         laneBroken[service] = false;
         replyLanes[service].unfreeze();
         return true;
+    }
+
+    private static long sanePosition(final long position)
+    {
+        return position >= 0 && position < 1L << 62 ? position : 0;
     }
 
     /**
