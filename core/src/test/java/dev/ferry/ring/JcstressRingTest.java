@@ -1,8 +1,12 @@
 package dev.ferry.ring;
 
 import dev.ferry.idle.WakeSignalHandshakeStressTest;
+import dev.ferry.ipc.CallLaneResetStressTest;
 import dev.ferry.ipc.CallLaneStressTest;
+import dev.ferry.ipc.EntryClaimStressTest;
 import dev.ferry.ipc.LaneWriterStressTest;
+import dev.ferry.ipc.QuarantineBarrierStressTest;
+import dev.ferry.ipc.TakeoverStressTest;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -76,7 +80,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * them) and {@link #JVM_ARGS}. Each test runs one fork per VM configuration: 2 on JDK 17 (jcstress adds
  * {@code -XX:+/-UseBiasedLocking}), 1 on JDK 25; 3 iterations of 200 ms each. The console goes to
  * {@code target/jcstress/ring/console.log}, the HTML report to {@code target/jcstress/ring/report}. A longer run:
- * {@code -Dferry.jcstress.args="-iters 10 -time 1000 -f 3"}.
+ * {@code -Dferry.jcstress.args="-iters 10 -time 1000 -f 3"}. Some of the tests only (by simple class name, comma
+ * separated; all by default): {@code -Dferry.jcstress.tests=EntryClaimStressTest,TakeoverStressTest}.
  */
 class JcstressRingTest
 {
@@ -89,7 +94,11 @@ class JcstressRingTest
         SlotStatusWatchStressTest.class,
         WakeSignalHandshakeStressTest.class,
         LaneWriterStressTest.class,
-        CallLaneStressTest.class);
+        CallLaneStressTest.class,
+        EntryClaimStressTest.class,
+        QuarantineBarrierStressTest.class,
+        CallLaneResetStressTest.class,
+        TakeoverStressTest.class);
 
     /**
      * The forks' VM configuration, instead of jcstress's auto-detected set (16 forks per test on JDK 17, too many for
@@ -103,8 +112,13 @@ class JcstressRingTest
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void ringProtocolsShowNoForbiddenOutcome() throws Exception
     {
+        final Set<String> only = new TreeSet<>(Arrays.asList(
+            System.getProperty("ferry.jcstress.tests", "").trim().split("\\s*,\\s*")));
+        only.remove("");
         final Set<String> names = new TreeSet<>();
-        TESTS.forEach(c -> names.add(c.getName()));
+        TESTS.stream().filter(c -> only.isEmpty() || only.contains(c.getSimpleName()))
+            .forEach(c -> names.add(c.getName()));
+        assertTrue(!names.isEmpty(), "-Dferry.jcstress.tests=" + only + " names none of " + TESTS);
         final List<String> problems = run(names, "ring");
         if (!problems.isEmpty())
         {
