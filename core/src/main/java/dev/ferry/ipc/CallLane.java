@@ -160,7 +160,15 @@ final class CallLane
             final int length = buffer.getIntVolatile(index);
             if (length <= 0)
             {
-                break;
+                // Not committed yet (the client may be writing it now: stop), or a reply the client consumed and
+                // zeroed while this walk went on (go on from its head).
+                final long head2 = headPast(at, tail);
+                if (head2 < 0)
+                {
+                    break;
+                }
+                at = head2;
+                continue;
             }
             final int type = buffer.getInt(index + TYPE_OFFSET);
             // Checked before it is aligned, against what is left of the ring and before the tail (both multiples of
@@ -168,6 +176,13 @@ final class CallLane
             if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index
                 || length > tail - at)
             {
+                final long head2 = headPast(at, tail);
+                if (head2 >= 0)
+                {
+                    // A reply the client was consuming, read half zeroed.
+                    at = head2;
+                    continue;
+                }
                 cursor = at;
                 halt("record length " + length + " at position " + at + " (tail " + tail + ")");
                 return failed;
@@ -187,6 +202,12 @@ final class CallLane
             }
             else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
             {
+                final long head2 = headPast(at, tail);
+                if (head2 >= 0)
+                {
+                    at = head2;
+                    continue;
+                }
                 cursor = at;
                 halt("record type " + type + " at position " + at);
                 return failed;
@@ -196,6 +217,17 @@ final class CallLane
         cursor = at;
         publishCursor();
         return failed;
+    }
+
+    /**
+     * During a takeover walk: the client's head when it has consumed past {@code at} (a sane position, at most the
+     * tail the walk read), else -1. The client consumes only answered records, so everything before its head was
+     * answered and needs no walk.
+     */
+    private long headPast(final long at, final long tail)
+    {
+        final long head = buffer.getLongVolatile(headIndex);
+        return head > at && head <= tail && (head & (RecordDescriptor.ALIGNMENT - 1)) == 0 ? head : -1;
     }
 
     /**
@@ -366,6 +398,41 @@ final class CallLane
     private void publishCursor()
     {
         buffer.putLongOrdered(cursorIndex, cursor);
+    }
+
+    /**
+     * The client's reset of a lane its server halted ({@code halted == epoch + 1}): zeroes the whole data area, sets
+     * tail, head cache, claim start and head one position past every position seen (the largest of head, tail and
+     * server cursor, 8-aligned; a position below 0 or from 2^62, which no lane reaches, is garbage and ignored, so
+     * the alignment cannot overflow), then stores epoch + 1 (release), the server's signal to resume at the new head.
+     * The halted server touches nothing but the epoch, so the reset races with nothing. Lane's client only.
+     *
+     * @return the new head, or -1 when the lane is not halted at {@code epoch} (nothing was touched).
+     */
+    static long reset(final UnsafeBuffer lane, final int capacity, final long epoch)
+    {
+        if (lane.getLongVolatile(capacity + IpcLayout.SERVER_HALTED_OFFSET) != epoch + 1)
+        {
+            return -1;
+        }
+        final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
+        final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
+        final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
+        final long position = BitUtil.align(
+            Math.max(sanePosition(head), Math.max(sanePosition(tail), sanePosition(cursor))),
+            RecordDescriptor.ALIGNMENT);
+        lane.setMemory(0, capacity, (byte)0);
+        lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
+        lane.putLong(capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
+        lane.putLong(capacity + LaneWriter.LAST_CLAIM_OFFSET, position);
+        lane.putLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
+        lane.putLongVolatile(capacity + IpcLayout.LANE_EPOCH_OFFSET, epoch + 1);
+        return position;
+    }
+
+    private static long sanePosition(final long position)
+    {
+        return position >= 0 && position < 1L << 62 ? position : 0;
     }
 
     /**

@@ -182,19 +182,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
 
         int found = -1;
         int gen = 0;
+        final long pid = ProcessHandle.current().pid();
         for (int c = 0; c < layout.maxClients && found < 0; c++)
         {
-            final int e = layout.clientEntry(c);
-            if (header.getIntVolatile(e + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.FREE)
+            final int claimed = EntryTable.claimByClient(header, layout.clientEntry(c), pid, System.nanoTime());
+            if (claimed > 0)
             {
-                header.putLongVolatile(e + IpcLayout.ENTRY_HEARTBEAT_OFFSET, System.nanoTime());
-                if (header.compareAndSetInt(e + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.FREE, IpcLayout.ATTACHING))
-                {
-                    found = c;
-                    gen = header.getInt(e + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
-                    header.putInt(e + IpcLayout.ENTRY_GENERATION_OFFSET, gen);
-                    header.putLong(e + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
-                }
+                found = c;
+                gen = claimed;
             }
         }
         if (found < 0)
@@ -207,7 +202,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         this.index = found;
         this.generation = gen;
         this.entry = layout.clientEntry(found);
-        this.ownedWord = ((long)gen << 32) | IpcLayout.ATTACHED;
+        this.ownedWord = EntryTable.word(IpcLayout.ATTACHED, gen);
+        // Stamped from now on, before the block is zeroed (which can be long), while the owner thread lives: a
+        // client whose thread died without closing it is reclaimed.
+        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), owner::isAlive);
         this.ownEpoch = header.getLongVolatile(entry + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET);
         // Every ring of this client has one producer: the CQ the mover (its error replies), the SQ this client, a
         // request lane this client (DIRECT) or the mover (MOVER), a reply lane the service's server. A producer can
@@ -267,10 +266,14 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
         // previous occupant or a stray write left there.
         header.setMemory((int)layout.sqOffset(found), (int)layout.clientBlock(), (byte)0);
-        // Stamped while the owner thread lives: a client whose thread died without closing it is reclaimed.
-        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
-            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), owner::isAlive);
-        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
+        if (!EntryTable.publish(header, entry, gen))
+        {
+            Heartbeats.unregister(heartbeat);
+            mapping.close();
+            throw new IllegalStateException("client entry " + found + " of the kernel at " + mapping.directory
+                + " was reclaimed while this client attached (attaching took longer than the client timeout: was "
+                + "this process suspended?); attach again");
+        }
         // Servers rebuild their lists of lanes to scan when this count moves.
         header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
         this.lastCheckNs = System.nanoTime();
@@ -941,29 +944,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         failService(service, Status.FAILED, "the server of service " + service + " found a corrupt record in the "
             + "lane of client " + index + "; every call in flight on it fails, since its reply may have been that "
             + "record");
-        final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
-        final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
-        final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
-        // Past every position seen, so that positions stay ordered for the check for lost calls; a position no lane
-        // reaches in centuries (below 0 or from 2^62) is garbage and ignored, so the alignment cannot overflow.
-        final long position = BitUtil.align(
-            Math.max(sanePosition(head), Math.max(sanePosition(tail), sanePosition(cursor))),
-            RecordDescriptor.ALIGNMENT);
-        lane.setMemory(0, capacity, (byte)0);
-        lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
-        lane.putLong(capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
-        lane.putLong(capacity + LaneWriter.LAST_CLAIM_OFFSET, position);
-        lane.putLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
+        CallLane.reset(lane, capacity, epoch);
         laneEpochs[service] = epoch + 1;
-        lane.putLongVolatile(capacity + IpcLayout.LANE_EPOCH_OFFSET, epoch + 1);
         laneBroken[service] = false;
         replyLanes[service].unfreeze();
         return true;
-    }
-
-    private static long sanePosition(final long position)
-    {
-        return position >= 0 && position < 1L << 62 ? position : 0;
     }
 
     /**
@@ -1551,11 +1536,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         closed = true;
         Heartbeats.unregister(heartbeat);
-        if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
-            && header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) == generation)
-        {
-            header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED, IpcLayout.DETACHED);
-        }
+        // One compare-and-swap of (state, generation): never detaches an entry reclaimed and taken by another client.
+        EntryTable.detach(header, entry, generation);
         mapping.close();
     }
 

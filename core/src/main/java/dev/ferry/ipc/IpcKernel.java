@@ -291,71 +291,53 @@ public final class IpcKernel implements AutoCloseable
     private void housekeeping(final long now)
     {
         header.putLongOrdered(IpcLayout.KERNEL_HEARTBEAT_OFFSET, now);
+        final long clientTimeout = timeouts.clientTimeoutNs();
         for (int c = 0; c < layout.maxClients; c++)
         {
             final int entry = layout.clientEntry(c);
-            final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
-            switch (state)
+            if (EntryTable.state(EntryTable.lvWord(header, entry)) == IpcLayout.QUARANTINED)
             {
-                case IpcLayout.ATTACHING:
-                case IpcLayout.ATTACHED:
-                    if (now - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET)
-                        > timeouts.clientTimeoutNs())
-                    {
-                        quarantine(c, entry);
-                    }
-                    break;
-                case IpcLayout.DETACHED:
-                    quarantine(c, entry);
-                    break;
-                case IpcLayout.QUARANTINED:
-                    if (serversPassed(c, now))
-                    {
-                        // No server touches a lane of a client that is not attached, once it finished the pass
-                        // it was in: the client's rings and lanes can be cleaned.
-                        header.setMemory((int)layout.sqOffset(c), (int)layout.clientBlock(), (byte)0);
-                        header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, 0);
-                        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.FREE);
-                    }
-                    break;
-                case IpcLayout.FREE:
-                    break;
-                default:
-                    // A state no Ferry writes: the table was overwritten. Reclaim the entry.
-                    corruptRecords.incrementAndGet();
-                    quarantine(c, entry);
-                    break;
+                // No server touches a lane of a client that is not attached, once it ended the pass it was in: the
+                // client's rings and lanes can be cleaned and the entry freed.
+                if (serversPassed(c, now))
+                {
+                    EntryTable.release(header, entry, (int)layout.sqOffset(c), (int)layout.clientBlock());
+                }
+                continue;
+            }
+            final int why = EntryTable.quarantine(header, entry, now, clientTimeout);
+            if (why == EntryTable.KEPT)
+            {
+                continue;
+            }
+            if (why == EntryTable.QUARANTINED_CORRUPT)
+            {
+                // A state no Ferry writes: the table was overwritten.
+                corruptRecords.incrementAndGet();
+            }
+            if (why != EntryTable.QUARANTINED_DETACHED)
+            {
+                reclaimed.incrementAndGet();
+            }
+            // After the quarantine (its compare-and-swap orders these reads after it).
+            for (int s = 0; s < layout.maxServices; s++)
+            {
+                quarantinePasses[c][s] = EntryTable.lvPass(header, layout.serverEntry(s));
             }
         }
     }
 
-    private void quarantine(final int client, final int entry)
-    {
-        final int previous = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
-        if (!header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, previous, IpcLayout.QUARANTINED))
-        {
-            return;
-        }
-        if (previous != IpcLayout.DETACHED)
-        {
-            reclaimed.incrementAndGet();
-        }
-        for (int s = 0; s < layout.maxServices; s++)
-        {
-            quarantinePasses[client][s] = header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_PASS_OFFSET);
-        }
-    }
-
     /**
-     * True once every live server has finished a pass of its loop since the client was quarantined: a reply it was
-     * writing then has landed, and it sees the quarantine before writing another.
+     * True once every live server (an attaching one included: its takeover walks client lanes) has ended a pass of
+     * its loop since the client was quarantined: a reply it was writing then has landed, and it sees the quarantine
+     * before writing another.
      */
     private boolean serversPassed(final int client, final long now)
     {
         for (int s = 0; s < layout.maxServices; s++)
         {
-            if (serverAlive(s, now) && header.getLongVolatile(layout.serverEntry(s) + IpcLayout.ENTRY_PASS_OFFSET)
-                == quarantinePasses[client][s])
+            if (!EntryTable.passedSince(header, layout.serverEntry(s), quarantinePasses[client][s], now,
+                timeouts.serverTimeoutNs()))
             {
                 return false;
             }

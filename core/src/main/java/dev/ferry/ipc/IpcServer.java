@@ -123,26 +123,30 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         this.message = moverMode ? new UnsafeBuffer(messageBytes, 0, layout.slotBytes) : null;
 
         final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
-        final int state = header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET);
-        final long silence = System.nanoTime() - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET);
-        if (state == IpcLayout.ATTACHED && silence <= serverTimeout)
+        final int claimed = EntryTable.claimByServer(
+            header, entry, ProcessHandle.current().pid(), System.nanoTime(), serverTimeout);
+        if (claimed < 0)
         {
+            final String why = EntryTable.serverRefusal(header, entry, claimed, service);
             mapping.close();
-            throw new IllegalStateException("service " + service + " of the kernel at " + mapping.directory
-                + " already has a live server (pid " + header.getLong(entry + IpcLayout.ENTRY_PID_OFFSET)
-                + "); close it first, or wait " + Duration.ofNanos(serverTimeout).toMillis()
-                + " ms after it died");
+            throw new IllegalStateException(why + " at the kernel at " + mapping.directory + (claimed
+                == EntryTable.LOST_RACE ? "" : "; close it first, or wait " + Duration.ofNanos(serverTimeout).toMillis()
+                + " ms after it died"));
         }
-        if (!header.compareAndSetInt(entry + IpcLayout.ENTRY_STATE_OFFSET, state, IpcLayout.ATTACHING))
-        {
-            mapping.close();
-            throw new IllegalStateException("another server attached to service " + service + " at the same time");
-        }
+        this.generation = claimed;
+        // Stamped from the claim on (the takeover below touches client lanes and must not look dead), while the agent
+        // thread lives: an agent that died of an Error stops heartbeating even though its process goes on, so its
+        // callers fail within the server timeout instead of waiting for their deadlines.
+        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
+            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), this::agentAlive);
+        // The pass counter goes on from the entry's: the kernel's barrier compares counts across occupants.
+        this.pass = EntryTable.lvPass(header, entry);
         long discarded = 0;
         for (int c = 0; c < layout.maxClients; c++)
         {
             final int clientEntry = layout.clientEntry(c);
-            if (header.getIntVolatile(clientEntry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+            final long word = EntryTable.lvWordInPass(header, clientEntry);
+            if (EntryTable.state(word) == IpcLayout.ATTACHED)
             {
                 if (moverMode)
                 {
@@ -155,20 +159,21 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
                 {
                     // The same, in place: calls left unread, and a reply the previous server died writing, are
                     // answered FAILED.
-                    discarded += callLanes[c].takeOver(
-                        header.getInt(clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET), service);
+                    discarded += callLanes[c].takeOver(EntryTable.generation(word), service);
                 }
             }
         }
         this.discardedAtAttach = discarded;
-        this.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET) + 1;
-        header.putInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET, generation);
-        header.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, ProcessHandle.current().pid());
-        // Stamped while the agent thread lives: an agent that died of an Error stops heartbeating even though its
-        // process goes on, so its callers fail within the server timeout instead of waiting for their deadlines.
-        this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
-            header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), this::agentAlive);
-        header.putIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET, IpcLayout.ATTACHED);
+        // The walk touched client lanes: the kernel's barrier waits for this count to move before releasing one.
+        header.putLongVolatile(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+        if (!EntryTable.publish(header, entry, generation))
+        {
+            Heartbeats.unregister(heartbeat);
+            mapping.close();
+            throw new IllegalStateException("service " + service + " of the kernel at " + mapping.directory
+                + " was taken by another server while this one attached (attaching took longer than the server "
+                + "timeout: was this process suspended?)");
+        }
         this.thread = b.threadFactory.newThread(AgentRole.SERVER, service, this::run);
         register(this);
         thread.start();
@@ -273,7 +278,10 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
                     corruptRecord();
                     bumpEpoch();
                 }
-                RawMemory.putLongRelease(header, entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+                // Volatile, not just release: the next pass's read of a client's state must not be reordered before
+                // this store, or the kernel could record this count, see it land, and zero a block the next pass
+                // writes (EntryTable's class comment). After the replies, so it adds nothing to a call's latency.
+                RawMemory.putLongVolatile(header, entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
                 if ((++loops & 1023) == 0 || (n == 0 && (loops & 63) == 0))
                 {
                     checkKernelAlive();
@@ -354,12 +362,13 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
             // stuck check is due).
             if (lane.hasRecord())
             {
-                final int clientEntry = layout.clientEntry(c);
-                // A client being reclaimed or re-attached: its lanes are not ours to touch until it is attached.
-                if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+                // A client being reclaimed or re-attached: its lanes are not ours to touch until it is attached. State
+                // and generation in one read.
+                final long word = RawMemory.getLongVolatile(header, layout.clientEntry(c));
+                if (EntryTable.state(word) == IpcLayout.ATTACHED)
                 {
                     currentClient = c;
-                    currentGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+                    currentGeneration = EntryTable.generation(word);
                     work += lane.read(this, batch);
                 }
             }
@@ -375,12 +384,13 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         {
             return 0;
         }
-        final int clientEntry = layout.clientEntry(c);
-        if (RawMemory.getIntVolatile(header, clientEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+        // State and generation in one read (acquire): a client being reclaimed or re-attached is not ours to touch.
+        final long word = RawMemory.getLongVolatile(header, layout.clientEntry(c));
+        if (EntryTable.state(word) != IpcLayout.ATTACHED)
         {
             return 0;
         }
-        final int clientGeneration = RawMemory.getInt(header, clientEntry + IpcLayout.ENTRY_GENERATION_OFFSET);
+        final int clientGeneration = EntryTable.generation(word);
         if (clientGeneration != lane.boundGeneration())
         {
             // A client new to this server: its lane was zeroed when it attached and nobody has answered in it.

@@ -48,6 +48,11 @@ final class RawMemory
         return UnsafeApi.getLongVolatile(b.byteArray(), b.addressOffset() + index);
     }
 
+    static void putLongVolatile(final UnsafeBuffer b, final int index, final long value)
+    {
+        UnsafeApi.putLongVolatile(b.byteArray(), b.addressOffset() + index, value);
+    }
+
     static void putLongRelease(final UnsafeBuffer b, final int index, final long value)
     {
         UnsafeApi.putLongRelease(b.byteArray(), b.addressOffset() + index, value);

@@ -1,6 +1,5 @@
 package dev.ferry.ipc;
 
-import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.RecordDescriptor;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
@@ -152,32 +151,10 @@ public class CallLaneResetStressTest
         return writer.producerPosition() - RECORD;
     }
 
-    /**
-     * The client's side of the handshake, as {@code IpcClient.tryResetLane} does it (and, being the lane's protocol
-     * rather than the client's, a candidate for a static method of {@link CallLane}): once the server has halted the
-     * lane at {@code epoch} (halted = epoch + 1), zeroes the data area, sets tail, head cache, claim start and head
-     * past every position seen (head, tail, server cursor), then stores epoch + 1 (release).
-     *
-     * @return true if the lane was reset; false if the server has not halted it (yet).
-     */
+    /** The client's side of the handshake: {@link CallLane#reset}, as {@code IpcClient.tryResetLane} calls it. */
     static boolean resetLane(final UnsafeBuffer lane, final int capacity, final long epoch)
     {
-        if (lane.getLongVolatile(capacity + IpcLayout.SERVER_HALTED_OFFSET) != epoch + 1)
-        {
-            return false;
-        }
-        final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
-        final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
-        final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
-        final long position = BitUtil.align(Math.max(0, Math.max(head, Math.max(tail, cursor))),
-            RecordDescriptor.ALIGNMENT);
-        lane.setMemory(0, capacity, (byte)0);
-        lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
-        lane.putLong(capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
-        lane.putLong(capacity + LaneWriter.LAST_CLAIM_OFFSET, position);
-        lane.putLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
-        lane.putLongVolatile(capacity + IpcLayout.LANE_EPOCH_OFFSET, epoch + 1);
-        return true;
+        return CallLane.reset(lane, capacity, epoch) >= 0;
     }
 
     private boolean clientStep()
