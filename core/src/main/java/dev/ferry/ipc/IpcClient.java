@@ -293,7 +293,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     /**
-     * Attaches to the kernel named {@code name} ({@code /dev/shm/ferry-<name>}), with an adaptive idle strategy.
+     * Attaches to the kernel named {@code name} ({@code /dev/shm/ferry-<user>/<name>}), with an adaptive idle strategy.
      *
      * @param name the kernel's name.
      * @return the client, owned by the calling thread.

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The kernel of Ferry across processes: it creates the shared mapping (by default {@code /dev/shm/ferry-<name>}),
+ * The kernel of Ferry across processes: it creates the shared mapping (default {@code /dev/shm/ferry-<user>/<name>}),
  * keeps the registry of clients and servers that attach to it from other processes, watches their heartbeats,
  * reclaims the rings of clients that die or detach, and, in {@link Mode#MOVER} mode, runs the mover that scans every
  * attached client's submission ring round-robin (a bounded batch per client per pass) and routes each request by
@@ -533,7 +533,7 @@ public final class IpcKernel implements AutoCloseable
         }
 
         /**
-         * @param name the kernel's name: the mapping goes to {@code /dev/shm/ferry-<name>} (or under the base named
+         * @param name the kernel's name: its directory is {@code /dev/shm/ferry-<user>/<name>} (or under the base named
          *             by the system property {@code ferry.ipc.dir}).
          * @return this builder.
          */

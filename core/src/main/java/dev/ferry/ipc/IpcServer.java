@@ -778,7 +778,7 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         }
 
         /**
-         * @param name the kernel's name ({@code /dev/shm/ferry-<name>}).
+         * @param name the kernel's name ({@code /dev/shm/ferry-<user>/<name>}).
          * @return this builder.
          */
         public Builder name(final String name)

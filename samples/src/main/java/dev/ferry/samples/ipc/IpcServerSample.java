@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ipc-server}: the first terminal of the two-process sample. Starts a Ferry IPC kernel named {@code demo}
- * (mapping in {@code /dev/shm/ferry-demo}, or under {@code -Dferry.ipc.dir}) and a server for its service 0, which
+ * (in {@code /dev/shm/ferry-<user>/demo}, or under {@code -Dferry.ipc.dir}) and a server for its service 0, which
  * upper-cases ASCII requests in place. Runs until Ctrl-C (or {@code --seconds}), then closes both, which removes
  * the mapping. Run {@code ipc-client} in a second terminal.
  *
