@@ -405,6 +405,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
      */
     public int flush()
     {
+        try
+        {
+            return flushUnchecked();
+        }
+        catch (final InternalError ex)
+        {
+            throw mappingFault(ex);
+        }
+    }
+
+    private int flushUnchecked()
+    {
         checkOwner();
         checkNotClosed();
         checkOwnEntry();
@@ -533,6 +545,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
      * @return completions handed over.
      */
     public int poll(final CompletionHandler handler, final int limit)
+    {
+        try
+        {
+            return pollUnchecked(handler, limit);
+        }
+        catch (final InternalError ex)
+        {
+            throw mappingFault(ex);
+        }
+    }
+
+    private int pollUnchecked(final CompletionHandler handler, final int limit)
     {
         checkOwner();
         checkNotClosed();
@@ -1224,6 +1248,18 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
      */
     public int await(final CompletionHandler handler, final int limit)
     {
+        try
+        {
+            return awaitUnchecked(handler, limit);
+        }
+        catch (final InternalError ex)
+        {
+            throw mappingFault(ex);
+        }
+    }
+
+    private int awaitUnchecked(final CompletionHandler handler, final int limit)
+    {
         checkOwner();
         checkNotClosed();
         if (inFlight == 0)
@@ -1303,6 +1339,29 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     }
 
     private int call(
+        final int serviceId,
+        final DirectBuffer request,
+        final int offset,
+        final int length,
+        final MutableDirectBuffer reply,
+        final int replyOffset,
+        final long timeoutNs)
+    {
+        try
+        {
+            return callUnchecked(serviceId, request, offset, length, reply, replyOffset, timeoutNs);
+        }
+        catch (final InternalError ex)
+        {
+            final IllegalStateException fault = mappingFault(ex);
+            // The call ended with the mapping (CLOSED): hand it over here, so the client owes no completion.
+            deliverFailing(maxInFlight);
+            syncReply = null;
+            throw fault;
+        }
+    }
+
+    private int callUnchecked(
         final int serviceId,
         final DirectBuffer request,
         final int offset,
@@ -1536,8 +1595,19 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         closed = true;
         Heartbeats.unregister(heartbeat);
-        // One compare-and-swap of (state, generation): never detaches an entry reclaimed and taken by another client.
-        EntryTable.detach(header, entry, generation);
+        if (!evicted)
+        {
+            // One compare-and-swap of (state, generation): never detaches an entry reclaimed and taken by another
+            // client.
+            try
+            {
+                EntryTable.detach(header, entry, generation);
+            }
+            catch (final InternalError ex)
+            {
+                // The mapping faulted (truncated): nothing to detach; the kernel reclaims the entry when it can.
+            }
+        }
         mapping.close();
     }
 
@@ -1586,6 +1656,32 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         }
         heldBack = false;
         return true;
+    }
+
+    /**
+     * A fault touching the mapping (its file was truncated under it: the JVM turns the SIGBUS into an
+     * {@link InternalError}): this client touches the mapping no more, fails its calls CLOSED (handed over by the next
+     * polls) and says what happened.
+     */
+    private IllegalStateException mappingFault(final InternalError fault)
+    {
+        if (!evicted)
+        {
+            evicted = true;
+            goneStatus = Status.CLOSED;
+            gone = "the Ferry IPC mapping at " + mapping.directory + " faulted (its file was truncated or damaged: "
+                + fault.getMessage() + "); restart the kernel and attach a new client";
+            failAllInFlight(goneStatus, gone);
+            while (stagedCount > 0)
+            {
+                final int slot = stagedQueue[stagedHead];
+                stagedHead = wrap(stagedHead + 1);
+                stagedCount--;
+                fail(slot, goneStatus, gone);
+            }
+            heldBack = false;
+        }
+        return new IllegalStateException(gone, fault);
     }
 
     private void checkNotClosed()

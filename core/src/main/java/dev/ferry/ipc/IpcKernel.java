@@ -431,13 +431,20 @@ public final class IpcKernel implements AutoCloseable
             return;
         }
         closed = true;
-        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSING);
-        final long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while (thread != null && System.nanoTime() - deadline < 0 && !drained())
+        try
         {
-            LockSupport.parkNanos(1_000_000L);
+            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSING);
+            final long deadline = System.nanoTime() + drainTimeout.toNanos();
+            while (thread != null && System.nanoTime() - deadline < 0 && !drained())
+            {
+                LockSupport.parkNanos(1_000_000L);
+            }
+            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
         }
-        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): the others learn from the kernel's silence instead.
+        }
         running = false;
         if (thread != null)
         {

@@ -293,21 +293,20 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         {
             stopReason = "server agent failed: " + t;
             running = false;
-            // Tell the callers now rather than after the server timeout: the entry is still this generation's.
-            header.compareAndSetLong(entry + IpcLayout.ENTRY_STATE_OFFSET,
-                stateWord(IpcLayout.ATTACHED, generation), stateWord(IpcLayout.DETACHED, generation));
+            try
+            {
+                // Tell the callers now rather than after the server timeout: the entry is still this generation's.
+                EntryTable.detach(header, entry, generation);
+                header.putLongVolatile(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+            }
+            catch (final InternalError fault)
+            {
+                // The mapping itself faulted (its file was truncated): nothing more to tell through it.
+                t.addSuppressed(fault);
+            }
             throw t;
         }
-        finally
-        {
-            header.putLongOrdered(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
-        }
-    }
-
-    /** The 64-bit word at an entry's offset 0: the state (low half, little-endian) and the generation (high half). */
-    private static long stateWord(final int state, final int generation)
-    {
-        return ((long)generation << 32) | (state & 0xFFFF_FFFFL);
+        header.putLongVolatile(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
     }
 
     /**
@@ -717,9 +716,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         closed = true;
         deregister(this);
         final long deadline = System.nanoTime() + 1_000_000_000L;
-        while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
+        try
         {
-            Thread.onSpinWait();
+            while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
+            {
+                Thread.onSpinWait();
+            }
+        }
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): nothing left to drain.
         }
         running = false;
         try
@@ -730,9 +736,15 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         {
             Thread.currentThread().interrupt();
         }
-        // Only this generation's entry: a server that was replaced must not detach its successor.
-        header.compareAndSetLong(entry + IpcLayout.ENTRY_STATE_OFFSET,
-            stateWord(IpcLayout.ATTACHED, generation), stateWord(IpcLayout.DETACHED, generation));
+        try
+        {
+            // Only this generation's entry: a server that was replaced must not detach its successor.
+            EntryTable.detach(header, entry, generation);
+        }
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): nothing to detach through it.
+        }
         Heartbeats.unregister(heartbeat);
         if (!thread.isAlive())
         {
