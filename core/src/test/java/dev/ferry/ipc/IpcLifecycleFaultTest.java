@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,7 +69,8 @@ final class IpcLifecycleFaultTest
         int from = 0;
         while (from < total)
         {
-            final ChildProcess child = start("lifecycle", tmp.resolve("rounds-" + from).toString(), mode.name(),
+            final Path roundsDir = Files.createDirectories(tmp.resolve("rounds-" + from));
+            final ChildProcess child = start("lifecycle", roundsDir.toString(), mode.name(),
                 Integer.toString(from), Integer.toString(total - from));
             final boolean exited = child.waitFor(240);
             final List<String> rounds = child.linesStartingWith("ROUND ");
