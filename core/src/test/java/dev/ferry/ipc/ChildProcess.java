@@ -22,6 +22,8 @@ final class ChildProcess implements AutoCloseable
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final List<String> all = new ArrayList<>();
+    private final List<String> history = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final Path log;
 
     ChildProcess(final Path log, final String... args) throws IOException
     {
@@ -31,10 +33,13 @@ final class ChildProcess implements AutoCloseable
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("-Xmx64m");
         command.add("-XX:+UseSerialGC");
+        // A crash report next to the child's log, where a test that sees the child die can find it.
+        command.add("-XX:ErrorFile=" + log.toAbsolutePath().getParent().resolve("hs_err_pid%p.log"));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(IpcChild.class.getName());
         command.addAll(List.of(args));
+        this.log = log;
         process = new ProcessBuilder(command).redirectError(log.toFile()).start();
         final Thread reader = new Thread(() ->
         {
@@ -44,6 +49,7 @@ final class ChildProcess implements AutoCloseable
                 String line;
                 while ((line = in.readLine()) != null)
                 {
+                    history.add(line);
                     lines.add(line);
                 }
             }
@@ -74,6 +80,76 @@ final class ChildProcess implements AutoCloseable
             {
                 return line;
             }
+        }
+    }
+
+    /** @return every line the child printed so far that starts with {@code prefix}, in order (any thread). */
+    List<String> linesStartingWith(final String prefix)
+    {
+        final List<String> found = new ArrayList<>();
+        synchronized (history)
+        {
+            for (final String line : history)
+            {
+                if (line.startsWith(prefix))
+                {
+                    found.add(line);
+                }
+            }
+        }
+        return found;
+    }
+
+    /** @return the latest line starting with {@code prefix}, or null (any thread). */
+    String latest(final String prefix)
+    {
+        synchronized (history)
+        {
+            for (int i = history.size() - 1; i >= 0; i--)
+            {
+                if (history.get(i).startsWith(prefix))
+                {
+                    return history.get(i);
+                }
+            }
+        }
+        return null;
+    }
+
+    boolean isAlive()
+    {
+        return process.isAlive();
+    }
+
+    /** @return the child's standard error so far, and its hs_err crash report if it wrote one, for a report. */
+    String diagnostics()
+    {
+        final StringBuilder b = new StringBuilder();
+        try
+        {
+            final String err = java.nio.file.Files.readString(log);
+            b.append(err.length() > 4000 ? "..." + err.substring(err.length() - 4000) : err);
+            final Path hsErr = log.toAbsolutePath().getParent().resolve("hs_err_pid" + process.pid() + ".log");
+            if (java.nio.file.Files.exists(hsErr))
+            {
+                final String crash = java.nio.file.Files.readString(hsErr);
+                b.append("\n").append(hsErr).append(":\n").append(crash, 0, Math.min(crash.length(), 3000));
+            }
+        }
+        catch (final IOException ex)
+        {
+            b.append("(no log: ").append(ex).append(')');
+        }
+        return b.toString();
+    }
+
+    /** Sends SIGSTOP ({@code stop}) or SIGCONT to the child with kill(1). */
+    void signal(final String signal) throws IOException, InterruptedException
+    {
+        final Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0)
+        {
+            throw new IOException("kill -" + signal + " " + process.pid() + " failed");
         }
     }
 
