@@ -8,15 +8,25 @@ import java.util.concurrent.TimeoutException;
 /**
  * The future of {@link Client#callAsync}. Completions reach a client only when its owning thread polls, so waiting
  * on this future from that thread polls the client until the future is done instead of blocking forever; from any
- * other thread it waits as any future does.
+ * other thread it waits as any future does. Its call has the client's call timeout: the future fails with
+ * {@link CallFailedException} ({@link Status#TIMED_OUT}) once it has passed, so waiting on the owning thread ends.
+ * Waiting on the owning thread throws {@link IllegalStateException} when it would wait for itself (a handler waiting
+ * for its own service).
  */
 final class CallFuture extends CompletableFuture<Reply>
 {
     private final Client client;
+    private final int serviceId;
 
-    CallFuture(final Client client)
+    CallFuture(final Client client, final int serviceId)
     {
         this.client = client;
+        this.serviceId = serviceId;
+    }
+
+    int serviceId()
+    {
+        return serviceId;
     }
 
     @Override

@@ -17,7 +17,15 @@ import org.agrona.MutableDirectBuffer;
  * only, so a handler must not trust them more than any other input (a client could even change them meanwhile).
  *
  * <p>A handler that throws fails that one call: its caller gets a {@link Status#FAILED} completion carrying the
- * throwable, and the server goes on serving.
+ * throwable, and the server goes on serving. So does a handler that re-wraps its buffer (points it at other memory):
+ * the reply must be written into the buffer it is given, which is put back on the call's slot before the next call.
+ *
+ * <p>A handler may call other services of its kernel (with a client made on its thread), but must not wait for
+ * itself: calling, awaiting or joining its own service from its server thread, or, in {@link Mode#INLINE}, calling,
+ * flushing or awaiting through the client whose flush is running it, throws {@link IllegalStateException} at once.
+ * Submitting without waiting is allowed. A handler may outlive its call's deadline: the caller then has a
+ * {@link Status#TIMED_OUT} completion and the reply is dropped; the buffer stays the handler's until it returns.
+ * A handler that ignores interruption keeps its server thread alive past {@link Kernel#close()}, which reports it.
  */
 @FunctionalInterface
 public interface Handler

@@ -38,10 +38,16 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  *
+ * <p>Every call has a deadline, {@link Builder#callTimeout(Duration)} unless the client or the call sets another;
+ * see {@link Client}. A handler that would wait for itself (one that calls its own service from its server thread)
+ * is refused at once with an {@link IllegalStateException}.
+ *
  * <p>Threading: {@link #newClient()}, {@link #start()} and {@link #close()} are thread-safe; the returned client
  * belongs to the thread that created it. A kernel runs one server thread per service (not in INLINE mode) and, in
  * MOVER mode, {@link Builder#movers(int)} mover threads, all made by the builder's {@link AgentThreadFactory}. Once
- * {@link #close()} returns none of them is running.
+ * {@link #close()} returns none of them is running, except a server whose handler ignores interruption: close then
+ * says so with an exception, and that thread ends when its handler returns. After close, {@link #start()} and
+ * {@link #newClient()} throw {@link IllegalStateException}; the getters still answer.
  */
 public final class Kernel implements AutoCloseable
 {
@@ -63,12 +69,16 @@ public final class Kernel implements AutoCloseable
     private final int slotBytes;
     private final int maxClients;
     private final Duration drainTimeout;
+    private final Duration stopTimeout;
+    private final Duration callTimeout;
     private final Supplier<IdleStrategy> idleStrategies;
     private final AgentThreadFactory threadFactory;
 
     private final Object lock = new Object();
     private final List<Client> clients = new ArrayList<>();
     private long retiredPublished;
+    /** Agent loops, by index in {@link #agentLoops}, whose thread had not ended when close gave up waiting. */
+    private boolean[] stuck;
     private int nextClientId;
     private volatile int state = NEW;
 
@@ -80,6 +90,8 @@ public final class Kernel implements AutoCloseable
         this.slotBytes = b.slotBytes;
         this.maxClients = b.maxClients;
         this.drainTimeout = b.drainTimeout;
+        this.stopTimeout = b.stopTimeout;
+        this.callTimeout = b.callTimeout;
         this.idleStrategies = b.idleStrategy;
         this.threadFactory = b.threadFactory;
 
@@ -155,7 +167,8 @@ public final class Kernel implements AutoCloseable
 
     /**
      * @return a builder with the defaults: DIRECT mode, 1 mover, 256 slots per client, 1024-entry server rings,
-     * 64-byte slots, 64 clients at most, adaptive idling, unpinned daemon threads, a 5 s drain on close.
+     * 64-byte slots, 64 clients at most, adaptive idling, unpinned daemon threads, a 10 s call timeout
+     * ({@link Client#DEFAULT_CALL_TIMEOUT}), a 5 s drain on close and 10 s for the agents to stop.
      */
     public static Builder builder()
     {
@@ -222,7 +235,8 @@ public final class Kernel implements AutoCloseable
                 new ClientRings(nextClientId++, moverIndex, Thread.currentThread(), clientCapacity, slotBytes);
             final Client client = new Client(
                 this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal(), false),
-                mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null);
+                mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null, callTimeout,
+                serviceServedBy(Thread.currentThread()));
             if (mode == Mode.MOVER)
             {
                 movers[moverIndex].addClient(rings);
@@ -230,6 +244,19 @@ public final class Kernel implements AutoCloseable
             clients.add(client);
             return client;
         }
+    }
+
+    /** The service whose server runs on {@code thread}, or -1: a client made there must not wait for that service. */
+    private int serviceServedBy(final Thread thread)
+    {
+        for (int i = 0; i < serverLoops.length; i++)
+        {
+            if (serverLoops[i].thread() == thread)
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     void detach(final Client client)
@@ -263,16 +290,35 @@ public final class Kernel implements AutoCloseable
 
     /**
      * Stops accepting calls, lets the calls in flight finish for up to {@code drainTimeout}, stops every agent
-     * thread, and fails each call still left in a ring with {@link Status#CLOSED}; clients receive those
-     * completions when they next poll. Idempotent.
+     * thread (a handler running then finishes its call; calls not yet started fail with {@link Status#CLOSED}), and
+     * fails each call still left in a ring with {@link Status#CLOSED}; clients receive those completions when they
+     * next poll. Each call completes exactly once. Idempotent.
+     *
+     * <p>An agent thread that has not ended within the builder's {@link Builder#stopTimeout(Duration)} (interrupted
+     * halfway through it) is left running, and close throws once the kernel is closed: that is a handler ignoring
+     * interruption. Its server completes the call in its handler with the handler's outcome when (if ever) the handler
+     * returns, then fails the calls left in its ring with CLOSED, and its thread ends; the callers' deadlines bound
+     * their wait meanwhile. Its slots are not reused while it may still write into them.
      *
      * @param drainTimeout how long calls in flight may take to finish.
      * @return true if every call in flight finished before the timeout, false if some were failed.
-     * @throws IllegalStateException if an agent thread did not end (a handler that ignores interruption).
+     * @throws IllegalStateException if an agent thread did not end (a handler that ignores interruption), or when
+     *                               called from one of this kernel's agent threads (a handler), which close would wait
+     *                               for.
      */
     public boolean close(final Duration drainTimeout)
     {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
+        final Thread current = Thread.currentThread();
+        for (final AgentLoop loop : agentLoops)
+        {
+            if (loop.thread() == current)
+            {
+                throw new IllegalStateException("close() was called from the thread of " + loop.agent().roleName()
+                    + " (a handler): close waits for that thread to end, so it would wait for itself; close the kernel "
+                    + "from another thread");
+            }
+        }
         synchronized (lock)
         {
             if (state == TERMINATED || state == CLOSING)
@@ -285,18 +331,25 @@ public final class Kernel implements AutoCloseable
                 return true;
             }
             state = CLOSING;
-            final boolean drained = awaitDrained(System.nanoTime() + drainTimeout.toNanos());
-            final List<String> stuck = stopAgents();
+            final boolean drained = awaitDrained(System.nanoTime() + saturatedNanos(drainTimeout));
+            for (final ServerAgent s : servers)
+            {
+                s.beginClose();
+            }
+            final List<String> stuckNames = stopAgents();
             sweep();
             state = TERMINATED;
             for (final Client c : clients)
             {
                 LockSupport.unpark(c.owner());
             }
-            if (!stuck.isEmpty())
+            if (!stuckNames.isEmpty())
             {
-                throw new IllegalStateException("agent threads " + stuck + " did not stop within 10 s of close(): a "
-                    + "handler is still running and ignores interruption");
+                throw new IllegalStateException("the kernel is closed, but agent threads " + stuckNames + " did not "
+                    + "stop within " + stopTimeout.toMillis() + " ms of close() (interrupted halfway): a handler is "
+                    + "still running and ignores interruption. Its thread is left running; when the handler returns, "
+                    + "its call completes with the handler's outcome (unless its deadline passed first), the calls "
+                    + "queued behind it complete CLOSED, and the thread ends");
             }
             return drained;
         }
@@ -339,29 +392,96 @@ public final class Kernel implements AutoCloseable
         }
     }
 
+    private static long saturatedNanos(final Duration d)
+    {
+        return d.compareTo(Duration.ofDays(365)) > 0 ? TimeUnit.DAYS.toNanos(365) : d.toNanos();
+    }
+
+    /**
+     * Stops every agent and waits for their threads together: half the stop timeout, then each thread still alive
+     * is interrupted, then the other half. Marks those that did not end.
+     */
     private List<String> stopAgents()
     {
         agentLoops.forEach(AgentLoop::stop);
-        final List<String> stuck = new ArrayList<>();
+        final long halfNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), saturatedNanos(stopTimeout) / 2);
+        boolean interrupted = !joinAll(System.nanoTime() + halfNs);
+        if (!interrupted)
+        {
+            for (final AgentLoop loop : agentLoops)
+            {
+                final Thread t = loop.thread();
+                if (t != null && t.isAlive())
+                {
+                    t.interrupt();
+                }
+            }
+            interrupted = !joinAll(System.nanoTime() + halfNs);
+        }
+        final List<String> stuckNames = new ArrayList<>();
+        final boolean[] stuckLoops = new boolean[agentLoops.size()];
+        for (int i = 0; i < agentLoops.size(); i++)
+        {
+            final AgentLoop loop = agentLoops.get(i);
+            final Thread t = loop.thread();
+            if (t != null && t.isAlive())
+            {
+                stuckLoops[i] = true;
+                stuckNames.add(loop.agent().roleName() + (interrupted ? " (close was interrupted)" : ""));
+            }
+        }
+        stuck = stuckLoops;
+        return stuckNames;
+    }
+
+    /** @return false if the calling thread was interrupted while waiting. */
+    private boolean joinAll(final long deadlineNs)
+    {
         for (final AgentLoop loop : agentLoops)
         {
+            final Thread t = loop.thread();
+            final long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+            if (t == null)
+            {
+                continue;
+            }
             try
             {
-                if (!loop.awaitTermination(10, TimeUnit.SECONDS))
-                {
-                    stuck.add(loop.agent().roleName());
-                }
+                t.join(Math.max(1, leftMs));
             }
             catch (final InterruptedException ex)
             {
                 Thread.currentThread().interrupt();
-                stuck.add(loop.agent().roleName() + " (close was interrupted)");
+                return false;
             }
         }
-        return stuck;
+        return true;
     }
 
-    /** Every agent has stopped: this thread is now the only reader of the rings the agents consumed. */
+    private boolean serverStuck(final int serviceId)
+    {
+        return stuck != null && stuck[serviceId];
+    }
+
+    private boolean moverStuck(final int moverIndex)
+    {
+        return stuck != null && stuck[servers.length + moverIndex];
+    }
+
+    /**
+     * Whether, once the kernel is closed, a client may consume its own submission ring: always but in MOVER mode,
+     * where its mover must have ended (the kernel swept the ring after it). Read after {@link #isTerminated()}.
+     */
+    boolean submissionsReclaimable(final ClientRings rings)
+    {
+        return mode != Mode.MOVER || !moverStuck(rings.moverIndex());
+    }
+
+    /**
+     * The agents have stopped: this thread is now the only reader of the rings they consumed. A ring whose agent is
+     * still running (stuck in a handler) is left to that agent, which fails what is left in it when it ends: two
+     * consumers would complete calls twice.
+     */
     private void sweep()
     {
         final IllegalStateException closed = new IllegalStateException("kernel closed before the call was handled");
@@ -369,6 +489,10 @@ public final class Kernel implements AutoCloseable
         {
             for (final Client c : clients)
             {
+                if (moverStuck(c.rings().moverIndex()))
+                {
+                    continue;
+                }
                 final SubmissionRing sq = c.rings().submissions();
                 int n;
                 while ((n = sq.available()) > 0)
@@ -382,19 +506,51 @@ public final class Kernel implements AutoCloseable
                     sq.release(n);
                 }
             }
-            for (final MoverAgent m : movers)
+            for (int i = 0; i < movers.length; i++)
             {
-                // Handled calls on their way back: deliver them as they are.
-                m.replies().drain(slot -> slot.client().complete(slot));
+                if (!moverStuck(i))
+                {
+                    // Handled calls on their way back: deliver them as they are.
+                    movers[i].replies().drain(slot -> slot.client().complete(slot));
+                }
             }
         }
         for (final ServerAgent s : servers)
         {
+            if (serverStuck(s.serviceId()))
+            {
+                continue;
+            }
             s.requests().drain(slot ->
             {
                 slot.fail(Status.CLOSED, closed);
                 slot.client().complete(slot);
             });
+        }
+    }
+
+    /**
+     * After close, from a client thread: fails with {@link Status#CLOSED} whatever a client forwarded into a stopped
+     * server's ring after the kernel swept it (a forward that began before close and ended after). The lock makes
+     * each sweeper the rings' one consumer in turn; rings of servers still running (stuck in a handler) are left to
+     * them.
+     */
+    void sweepStranded()
+    {
+        synchronized (lock)
+        {
+            final IllegalStateException closed = new IllegalStateException("kernel closed before the call was handled");
+            for (final ServerAgent s : servers)
+            {
+                if (!serverStuck(s.serviceId()))
+                {
+                    s.requests().drain(slot ->
+                    {
+                        slot.fail(Status.CLOSED, closed);
+                        slot.client().complete(slot);
+                    });
+                }
+            }
         }
     }
 
@@ -525,6 +681,8 @@ public final class Kernel implements AutoCloseable
         private int moverBatch = 32;
         private int maxClients = 64;
         private Duration drainTimeout = Duration.ofSeconds(5);
+        private Duration stopTimeout = Duration.ofSeconds(10);
+        private Duration callTimeout = Client.DEFAULT_CALL_TIMEOUT;
         private Supplier<IdleStrategy> idleStrategy = AdaptiveIdleStrategy::new;
         private AgentThreadFactory threadFactory = AgentThreadFactory.daemon();
 
@@ -554,8 +712,8 @@ public final class Kernel implements AutoCloseable
             Objects.requireNonNull(handler, "handler of service " + id + " is null");
             if (id != handlers.size())
             {
-                throw new IllegalArgumentException("service id " + id + " is out of order; ids are dense and start at 0,"
-                    + " so the next service must be " + handlers.size());
+                throw new IllegalArgumentException("service id " + id + " is out of order; ids are dense and start "
+                    + "at 0, so the next service must be " + handlers.size());
             }
             handlers.add(handler);
             return this;
@@ -664,6 +822,35 @@ public final class Kernel implements AutoCloseable
                 throw new IllegalArgumentException("drainTimeout is " + timeout + "; it must not be negative");
             }
             this.drainTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param timeout how long {@link Kernel#close()} waits for the agents' threads to end once asked to stop,
+         *                interrupting them halfway through; positive. A thread still running then is reported by close
+         *                with an exception and left to end when its handler returns.
+         * @return this builder.
+         */
+        public Builder stopTimeout(final Duration timeout)
+        {
+            Objects.requireNonNull(timeout, "stopTimeout is null");
+            if (timeout.isNegative() || timeout.isZero())
+            {
+                throw new IllegalArgumentException("stopTimeout is " + timeout + "; it must be positive");
+            }
+            this.stopTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param timeout the call timeout of the kernel's clients, until a client sets its own
+         *                ({@link Client#callTimeout(Duration)}) or a call passes one; positive. Default
+         *                {@link Client#DEFAULT_CALL_TIMEOUT}.
+         * @return this builder.
+         */
+        public Builder callTimeout(final Duration timeout)
+        {
+            this.callTimeout = Client.checkTimeout(timeout, "callTimeout");
             return this;
         }
 

@@ -8,13 +8,17 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.time.Duration;
 import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Closing drains calls in flight or fails each one explicitly with {@link Status#CLOSED}; no call is lost or
  * completed twice, and no agent thread outlives close.
  */
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class CloseTest
 {
     private static Kernel slowKernel(final Mode mode, final long handlerMillis)
@@ -124,7 +128,9 @@ class CloseTest
         client.submit(0, request, 0, 8);
         client.submit(0, request, 0, 8);
         kernel.close();
-        assertEquals(0, client.flush(), "nothing is published after close");
+        final IllegalStateException refused = assertThrows(IllegalStateException.class, client::flush,
+            "nothing is published after close");
+        assertTrue(refused.getMessage().contains("the kernel is closed"), refused.getMessage());
         final int[] closed = {0};
         while (client.inFlight() > 0)
         {
@@ -175,13 +181,14 @@ class CloseTest
                                 submitted.incrementAndGet();
                             }
                         }
+                        client.flush();
+                        client.poll(count, 64);
                     }
                     catch (final IllegalStateException closed)
                     {
+                        // submit, flush and poll refuse once the kernel closed; the calls made still complete.
                         break;
                     }
-                    client.flush();
-                    client.poll(count, 64);
                 }
                 while (client.inFlight() > 0)
                 {
@@ -259,6 +266,118 @@ class CloseTest
         catch (final Throwable t)
         {
             return t;
+        }
+    }
+
+    /** Spins until released, ignoring interruption, as a handler that swallows InterruptedException does. */
+    private static Handler stubborn(final AtomicBoolean released, final CountDownLatch inHandler)
+    {
+        return (msg, len) ->
+        {
+            if (msg.getLong(0) == 0)
+            {
+                inHandler.countDown();
+                while (!released.get())
+                {
+                    try
+                    {
+                        Thread.sleep(5);
+                    }
+                    catch (final InterruptedException ignored)
+                    {
+                        // ignores interruption
+                    }
+                }
+            }
+            return len;
+        };
+    }
+
+    /**
+     * A handler that ignores interruption outlives close, which says so; it is released before its call's deadline:
+     * its call completes once, with its outcome, and the calls queued behind it once each, CLOSED.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"BLOCKING", "DIRECT", "MOVER"})
+    void handlerIgnoringInterruptionFinishesItsCallOnce(final Mode mode) throws Exception
+    {
+        for (int round = 0; round < 3; round++)
+        {
+            final AtomicBoolean released = new AtomicBoolean();
+            final CountDownLatch inHandler = new CountDownLatch(1);
+            final Kernel kernel = Kernel.builder().mode(mode).stopTimeout(Duration.ofMillis(300))
+                .callTimeout(Duration.ofSeconds(30)).service(0, stubborn(released, inHandler)).build().start();
+            final Client client = kernel.newClient();
+            submitThree(client);
+            assertTrue(inHandler.await(10, TimeUnit.SECONDS));
+            final IllegalStateException ex =
+                assertThrows(IllegalStateException.class, () -> kernel.close(Duration.ZERO));
+            assertTrue(ex.getMessage().contains("[server-0]") && ex.getMessage().contains("ignores interruption"),
+                ex.getMessage());
+            assertThrows(IllegalStateException.class, kernel::newClient, "the kernel is closed all the same");
+            released.set(true);
+
+            final Map<Long, Status> outcomes = new HashMap<>();
+            while (client.inFlight() > 0)
+            {
+                client.await(c -> assertNull(outcomes.put(c.id(), c.status()), "call " + c.id() + " twice"), 8);
+            }
+            assertEquals(Map.of(0L, Status.OK, 1L, Status.CLOSED, 2L, Status.CLOSED), outcomes);
+            awaitAgentsEnded(kernel);
+            client.close();
+            assertEquals(0, client.lateReplies());
+        }
+    }
+
+    /**
+     * The same handler, released only after its callers' deadlines: each call completes once, TIMED_OUT; the outcomes
+     * that arrive later are dropped and counted, never delivered.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"BLOCKING", "DIRECT", "MOVER"})
+    void handlerIgnoringInterruptionPastTheDeadlineTimesOutOnce(final Mode mode) throws Exception
+    {
+        for (int round = 0; round < 3; round++)
+        {
+            final AtomicBoolean released = new AtomicBoolean();
+            final CountDownLatch inHandler = new CountDownLatch(1);
+            final Kernel kernel = Kernel.builder().mode(mode).stopTimeout(Duration.ofMillis(200))
+                .callTimeout(Duration.ofMillis(500)).service(0, stubborn(released, inHandler)).build().start();
+            final Client client = kernel.newClient();
+            submitThree(client);
+            assertTrue(inHandler.await(10, TimeUnit.SECONDS));
+            assertThrows(IllegalStateException.class, () -> kernel.close(Duration.ZERO));
+
+            final Map<Long, Status> outcomes = new HashMap<>();
+            while (client.inFlight() > 0)
+            {
+                client.await(c -> assertNull(outcomes.put(c.id(), c.status()), "call " + c.id() + " twice"), 8);
+            }
+            assertEquals(Map.of(0L, Status.TIMED_OUT, 1L, Status.TIMED_OUT, 2L, Status.TIMED_OUT), outcomes);
+            released.set(true);
+            awaitAgentsEnded(kernel);
+            client.close();
+            assertEquals(3, client.lateReplies(), "the late outcomes were dropped and counted");
+        }
+    }
+
+    private static void submitThree(final Client client)
+    {
+        final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
+        for (long v = 0; v < 3; v++)
+        {
+            request.putLong(0, v);
+            assertEquals(v, client.submit(0, request, 0, 8));
+        }
+        client.flush();
+    }
+
+    private static void awaitAgentsEnded(final Kernel kernel) throws InterruptedException
+    {
+        for (final Thread t : kernel.agentThreads())
+        {
+            t.join(10_000);
+            assertFalse(t.isAlive(), t.getName() + " ended once its handler returned");
         }
     }
 

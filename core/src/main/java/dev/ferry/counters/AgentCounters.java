@@ -9,8 +9,8 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The counters of one agent (a server, a mover, or a client): calls, batches, empty polls, back-pressure events,
- * completions posted, and, where the agent idles with an {@link AdaptiveIdleStrategy}, the time spent at each idle
- * level.
+ * completions posted, calls timed out and late replies dropped (clients), and, where the agent idles with an
+ * {@link AdaptiveIdleStrategy}, the time spent at each idle level.
  *
  * <p>Threading: single writer. Only the agent's own thread calls the {@code on*} methods (plain reads and
  * opaque writes: no fences on the hot path); any thread may read the getters or take a {@link #snapshot()} while it
@@ -23,6 +23,8 @@ public final class AgentCounters
     private static final VarHandle EMPTY_POLLS;
     private static final VarHandle BACK_PRESSURE;
     private static final VarHandle COMPLETIONS;
+    private static final VarHandle TIMEOUTS;
+    private static final VarHandle LATE_REPLIES;
 
     static
     {
@@ -34,6 +36,8 @@ public final class AgentCounters
             EMPTY_POLLS = lookup.findVarHandle(AgentCounters.class, "emptyPolls", long.class);
             BACK_PRESSURE = lookup.findVarHandle(AgentCounters.class, "backPressure", long.class);
             COMPLETIONS = lookup.findVarHandle(AgentCounters.class, "completions", long.class);
+            TIMEOUTS = lookup.findVarHandle(AgentCounters.class, "timeouts", long.class);
+            LATE_REPLIES = lookup.findVarHandle(AgentCounters.class, "lateReplies", long.class);
         }
         catch (final ReflectiveOperationException ex)
         {
@@ -51,6 +55,8 @@ public final class AgentCounters
     private long emptyPolls;
     private long backPressure;
     private long completions;
+    private long timeouts;
+    private long lateReplies;
     @SuppressWarnings("unused")
     private long p11, p12, p13, p14, p15, p16, p17;
 
@@ -105,6 +111,18 @@ public final class AgentCounters
         COMPLETIONS.setOpaque(this, completions + n);
     }
 
+    /** Counts one call that timed out: its deadline passed before its reply arrived. Clients only. */
+    public void onTimeout()
+    {
+        TIMEOUTS.setOpaque(this, timeouts + 1);
+    }
+
+    /** Counts one reply that arrived after its call had timed out, and was dropped. Clients only. */
+    public void onLateReply()
+    {
+        LATE_REPLIES.setOpaque(this, lateReplies + 1);
+    }
+
     /**
      * @return the agent's name.
      */
@@ -154,6 +172,22 @@ public final class AgentCounters
     }
 
     /**
+     * @return calls that timed out (clients; 0 for other agents).
+     */
+    public long timeouts()
+    {
+        return (long)TIMEOUTS.getOpaque(this);
+    }
+
+    /**
+     * @return replies that arrived after their call had timed out, dropped (clients; 0 for other agents).
+     */
+    public long lateReplies()
+    {
+        return (long)LATE_REPLIES.getOpaque(this);
+    }
+
+    /**
      * @return a consistent-enough copy of every counter, for reporting.
      */
     public Snapshot snapshot()
@@ -167,7 +201,8 @@ public final class AgentCounters
                 idleNanos[level.ordinal()] = ((AdaptiveIdleStrategy)idle).nanosAt(level);
             }
         }
-        return new Snapshot(name, calls(), batches(), emptyPolls(), backPressure(), completions(), idleNanos);
+        return new Snapshot(name, calls(), batches(), emptyPolls(), backPressure(), completions(), timeouts(),
+            lateReplies(), idleNanos);
     }
 
     /**
@@ -179,11 +214,21 @@ public final class AgentCounters
      * @param emptyPolls   polls that found nothing.
      * @param backPressure back-pressure events.
      * @param completions  completions posted to clients.
+     * @param timeouts     calls that timed out (clients).
+     * @param lateReplies  replies dropped because their call had timed out (clients).
      * @param idleNanos    nanoseconds at each {@link IdleLevel}, indexed by ordinal; zeros when the agent does not
      *                     idle adaptively.
      */
     public record Snapshot(
-        String name, long calls, long batches, long emptyPolls, long backPressure, long completions, long[] idleNanos)
+        String name,
+        long calls,
+        long batches,
+        long emptyPolls,
+        long backPressure,
+        long completions,
+        long timeouts,
+        long lateReplies,
+        long[] idleNanos)
     {
         /**
          * @return calls per batch, or 0 before the first batch.
@@ -211,6 +256,10 @@ public final class AgentCounters
                 .append(" emptyPolls=").append(emptyPolls)
                 .append(" backPressure=").append(backPressure)
                 .append(" completions=").append(completions);
+            if (timeouts != 0 || lateReplies != 0)
+            {
+                sb.append(" timeouts=").append(timeouts).append(" lateReplies=").append(lateReplies);
+            }
             for (final IdleLevel level : IdleLevel.values())
             {
                 if (idleNanos[level.ordinal()] != 0)

@@ -41,6 +41,10 @@ public final class Slot implements Completion
     private final int index;
     private final UnsafeBuffer header;
     private final UnsafeBuffer payload;
+    private final UnsafeBuffer memory;
+    private final int payloadOffset;
+    private final int capacity;
+    private final long payloadAddress;
     private Throwable failure;
 
     /**
@@ -57,6 +61,10 @@ public final class Slot implements Completion
         this.index = index;
         this.header = new UnsafeBuffer(memory, offset, HEADER_BYTES);
         this.payload = new UnsafeBuffer(memory, offset + HEADER_BYTES, capacity);
+        this.memory = memory;
+        this.payloadOffset = offset + HEADER_BYTES;
+        this.capacity = capacity;
+        this.payloadAddress = payload.addressOffset();
     }
 
     /**
@@ -91,29 +99,51 @@ public final class Slot implements Completion
 
     /**
      * Runs a handler on this slot's request and records the outcome: the reply, or a failure that fails this call
-     * only. Server side (or the caller's side in INLINE mode).
+     * only. A handler that re-wrapped its buffer (pointed it at other memory) fails its call, and the buffer is put
+     * back on the slot's memory, so the next call in this slot reads and writes the slot, not the handler's memory.
+     * Server side (or the caller's side in INLINE mode).
      *
      * @param handler the service's handler.
      */
     public void serve(final Handler handler)
     {
+        final UnsafeBuffer payload = this.payload;
+        Throwable thrown = null;
+        int replyLength = 0;
         try
         {
-            final int replyLength = handler.onCall(payload, header.getInt(LENGTH_OFFSET));
-            if (replyLength < 0 || replyLength > payload.capacity())
-            {
-                fail(Status.FAILED, new IllegalStateException("service " + serviceId() + " returned a reply length of "
-                    + replyLength + "; it must be between 0 and the slot size " + payload.capacity()));
-            }
-            else
-            {
-                header.putInt(LENGTH_OFFSET, replyLength);
-                header.putIntRelease(STATUS_OFFSET, Status.OK.ordinal());
-            }
+            replyLength = handler.onCall(payload, header.getInt(LENGTH_OFFSET));
         }
         catch (final Throwable t)
         {
-            fail(Status.FAILED, t);
+            thrown = t;
+        }
+        // Three field reads per call: cheaper than handing the handler a fresh view, and a re-wrap cannot outlive
+        // the call that did it.
+        final boolean rewrapped =
+            payload.addressOffset() != payloadAddress || payload.capacity() != capacity || payload.byteArray() != null;
+        if (rewrapped)
+        {
+            payload.wrap(memory, payloadOffset, capacity);
+        }
+        if (thrown != null)
+        {
+            fail(Status.FAILED, thrown);
+        }
+        else if (rewrapped)
+        {
+            fail(Status.FAILED, new IllegalStateException("handler of service " + serviceId()
+                + " re-wrapped its buffer: write the reply into the buffer it is given"));
+        }
+        else if (replyLength < 0 || replyLength > capacity)
+        {
+            fail(Status.FAILED, new IllegalStateException("service " + serviceId() + " returned a reply length of "
+                + replyLength + "; it must be between 0 and the slot size " + capacity));
+        }
+        else
+        {
+            header.putInt(LENGTH_OFFSET, replyLength);
+            header.putIntRelease(STATUS_OFFSET, Status.OK.ordinal());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.ferry.server;
 
 import dev.ferry.Handler;
+import dev.ferry.Status;
 import dev.ferry.counters.AgentCounters;
 import dev.ferry.idle.WakeBatch;
 import dev.ferry.idle.WakeSignal;
@@ -20,8 +21,15 @@ import java.util.concurrent.locks.LockSupport;
  * clients (or movers) that got replies and announced a park are woken once each at the end of the batch (BLOCKING
  * callers, which always park, are unparked per reply).
  *
- * <p>Threading: {@link #doWork()} runs on the server's own thread only; {@link #requests()} is shared with the
- * producers (clients or movers); {@link #counters()} may be read from any thread.
+ * <p>Closing: once the kernel calls {@link #beginClose()}, calls not yet started are failed with
+ * {@link Status#CLOSED} instead of being run, and replies go straight to their clients (the movers may have stopped).
+ * When its loop ends ({@link #onClose()}) the server fails whatever is left in its ring itself, as its only consumer:
+ * a server whose handler outlived the kernel's close (one that ignores interruption) thus still completes each of its
+ * calls exactly once, the one in its handler with the handler's outcome, when the handler returns.
+ *
+ * <p>Threading: {@link #doWork()} and {@link #onClose()} run on the server's own thread only; {@link #requests()} is
+ * shared with the producers (clients or movers); {@link #counters()} may be read and {@link #beginClose()} called from
+ * any thread.
  */
 public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Slot>
 {
@@ -34,6 +42,10 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     private final AgentCounters counters;
     private final WakeSignal wakeSignal = new WakeSignal();
     private final WakeBatch toWake;
+    private final IllegalStateException closedBeforeRun =
+        new IllegalStateException("kernel closed before the call was handled");
+    /** Read once per call: a plain load on x86 and ARM, of a line written once, at close. */
+    private volatile boolean closing;
 
     /**
      * @param serviceId     the service's id.
@@ -85,16 +97,29 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
     }
 
     /**
-     * Handles one call and sends it back. Server thread only.
+     * Handles one call and sends it back; once the kernel is closing, fails it with {@link Status#CLOSED} unrun.
+     * Server thread only.
      *
      * @param slot the call.
      */
     @Override
     public void accept(final Slot slot)
     {
+        if (closing)
+        {
+            slot.fail(Status.CLOSED, closedBeforeRun);
+            sendBack(slot, false);
+            return;
+        }
         slot.serve(handler);
+        // A handler that outlived the kernel's close may find the movers stopped: its reply goes straight back.
+        sendBack(slot, movers != null && !closing);
+    }
+
+    private void sendBack(final Slot slot, final boolean viaMover)
+    {
         final ClientRings client = slot.client();
-        if (movers != null)
+        if (viaMover)
         {
             final MoverAgent mover = movers[client.moverIndex()];
             mover.postReply(slot);
@@ -112,6 +137,26 @@ public final class ServerAgent implements Agent, MessagePassingQueue.Consumer<Sl
                 toWake.add(client.wakeSignal());
             }
         }
+    }
+
+    /**
+     * From now on, calls not yet started fail with {@link Status#CLOSED} and replies bypass the movers. Any thread.
+     */
+    public void beginClose()
+    {
+        closing = true;
+    }
+
+    /**
+     * The loop has ended: fails every call left in the request ring with {@link Status#CLOSED}. Server thread only,
+     * the ring's one consumer; calls that producers add later are swept by the kernel once this thread has ended.
+     */
+    @Override
+    public void onClose()
+    {
+        closing = true;
+        requests.drain(this);
+        toWake.wakeAll();
     }
 
     /**
