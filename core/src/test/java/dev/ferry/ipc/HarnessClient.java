@@ -9,6 +9,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -226,7 +227,9 @@ final class HarnessClient
     {
         try
         {
-            client = IpcClient.attach(dir, new BackoffIdleStrategy());
+            // The library's own deadline, well inside the harness's: a call the library leaves running past the
+            // harness deadline is hung.
+            client = IpcClient.attach(dir, new BackoffIdleStrategy()).callTimeout(Duration.ofNanos(deadlineNs / 2));
             pending.clear();
             completed.clear();
             hungIds.clear();
