@@ -458,6 +458,13 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
                     RawMemory.getInt(header, serverEntry + IpcLayout.ENTRY_GENERATION_OFFSET)))
                 {
                     heldBack = true;
+                    // The ring is full. With no call in flight there, what fills it is late replies (to calls that
+                    // failed or timed out), which only a read of the lane frees: have the next poll read it.
+                    if (!active[service])
+                    {
+                        active[service] = true;
+                        activeServices[activeCount++] = service;
+                    }
                     break;
                 }
                 else

@@ -32,6 +32,11 @@ final class ChildProcess implements AutoCloseable
         command.add("--add-exports");
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("-Xmx64m");
+        if (System.getProperty("ferry.harness.debug") != null)
+        {
+            // Harness clients then add their IpcClient.debugState() to every MARK line.
+            command.add("-Dferry.harness.debug=1");
+        }
         command.add("-XX:+UseSerialGC");
         // A crash report next to the child's log, where a test that sees the child die can find it.
         command.add("-XX:ErrorFile=" + log.toAbsolutePath().getParent().resolve("hs_err_pid%p.log"));

@@ -404,6 +404,11 @@ final class HarnessClient
             counts[i] = 0;
         }
         b.append(" client=").append(client == null ? -1 : client.id());
+        if (System.getProperty("ferry.harness.debug") != null && client != null)
+        {
+            b.append(" DEBUG pending:").append(pending.size()).append(" retire:").append(retire).append(" state: ")
+                .append(client.debugState().replace('=', ':'));
+        }
         if (firstProblem != null)
         {
             b.append(" first: ").append(firstProblem);

@@ -303,7 +303,14 @@ final class IpcProcessFaultTest
                 return;
             }
         }
-        fail("clients not calling OK within 20 s: " + windows);
+        final StringBuilder seen = new StringBuilder();
+        for (final ChildProcess c : clients)
+        {
+            final List<String> all = c.linesStartingWith("");
+            seen.append("\n--- client ").append(c.pid()).append(": ")
+                .append(all.subList(Math.max(0, all.size() - 6), all.size()));
+        }
+        fail("clients not calling OK within 20 s: " + windows + seen);
     }
 
     private List<Map<String, Long>> mark(final ChildProcess... clients) throws Exception

@@ -198,9 +198,10 @@ final class LifecycleRounds
         checks.add(new Check("client.poll()", () -> client.poll(c -> { }, 1), true));
         checks.add(new Check("client.await()", () -> client.await(c -> { }, 1), true));
         checks.add(new Check("client.call()", () -> client.call(0, req, 0, 8, rep, 0), true));
-        checks.add(new Check("client.inFlight()", client::inFlight, true));
-        checks.add(new Check("client.staged()", client::staged, true));
-        checks.add(new Check("client.freeSlots()", client::freeSlots, true));
+        // Heap state, answered after close as by the in-process Client (a caller may read what was left in flight).
+        checks.add(new Check("client.inFlight()", client::inFlight, false));
+        checks.add(new Check("client.staged()", client::staged, false));
+        checks.add(new Check("client.freeSlots()", client::freeSlots, false));
         checks.add(new Check("client.close() again", () -> close(client), false));
         checks.add(new Check("client heap counters", () -> "" + client.id() + client.generation() + client.lateReplies()
             + client.corruptRecords() + client.owner().getName() + client, false));
