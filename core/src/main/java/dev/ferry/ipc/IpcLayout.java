@@ -16,7 +16,7 @@ final class IpcLayout
 {
     /** "FERRYIPC" in little-endian ASCII. */
     static final long MAGIC = 0x4350_4959_5252_4546L;
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     static final String FILE_NAME = "ferry.ipc";
 
     static final int PAGE = 4096;
