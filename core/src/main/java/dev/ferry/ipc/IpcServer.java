@@ -428,15 +428,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         try
         {
             replyLength = handler.onCall(callView, payload);
-            if (replyLength < 0 || replyLength > room || replyLength > callView.capacity())
-            {
-                failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + Math.min(room, callView.capacity());
-            }
-            else if (callView.addressOffset() != lane.addressOffset() + at || callView.byteArray() != lane.byteArray())
+            if (callView.addressOffset() != lane.addressOffset() + at || callView.byteArray() != lane.byteArray()
+                || callView.capacity() != room)
             {
                 failure = "handler of service " + service + " re-wrapped its buffer: write the reply into the buffer "
                     + "it is given";
+            }
+            else if (replyLength < 0 || replyLength > room)
+            {
+                failure = "handler of service " + service + " returned reply length " + replyLength
+                    + ", outside 0-" + room;
             }
         }
         catch (final Throwable t)
@@ -540,10 +541,16 @@ public final class IpcServer implements AutoCloseable, RingReader.RecordHandler,
         try
         {
             replyLength = handler.onCall(message, payload);
-            if (replyLength < 0 || replyLength > layout.slotBytes || replyLength > message.capacity())
+            if (message.byteArray() != messageBytes || message.wrapAdjustment() != 0
+                || message.capacity() != layout.slotBytes)
+            {
+                failure = "handler of service " + service + " re-wrapped its buffer: write the reply into the buffer "
+                    + "it is given";
+            }
+            else if (replyLength < 0 || replyLength > layout.slotBytes)
             {
                 failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + Math.min(layout.slotBytes, message.capacity());
+                    + ", outside 0-" + layout.slotBytes;
             }
         }
         catch (final Throwable t)
