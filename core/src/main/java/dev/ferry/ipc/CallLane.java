@@ -59,6 +59,8 @@ final class CallLane
     private static final int TYPE_OFFSET = RecordDescriptor.typeOffset(0);
     private static final int MSG = IpcLayout.RECORD_HEADER;
     private static final int PADDING = RingBuffer.PADDING_MSG_TYPE_ID;
+    /** How long a takeover walk waits, at a zeroed header, for a consuming client to store its head: a few µs. */
+    private static final int TAKEOVER_SPINS = 1024;
 
     private final UnsafeBuffer buffer;
     private final int slotBytes;
@@ -72,6 +74,10 @@ final class CallLane
     private final int haltRequestIndex;
 
     private long cursor;
+    // After a takeover: calls before this position were left by the predecessor and are answered FAILED, never run,
+    // even if the walk had to stop short of them (a reply the client was consuming) and serve() reaches them later.
+    private long leftUntil;
+    private int leftService;
     private long epoch;
     private boolean halted;
     private int boundGeneration;
@@ -107,6 +113,7 @@ final class CallLane
     void bind(final int generation)
     {
         boundGeneration = generation;
+        leftUntil = 0;
         epoch = buffer.getLongVolatile(epochIndex);
         halted = false;
         emptyReads = 0;
@@ -152,6 +159,9 @@ final class CallLane
             halt("positions out of range: head " + head + ", tail " + tail + ", server cursor " + published);
             return 0;
         }
+        // Everything before this tail was committed before the takeover: its own client's, left by the predecessor.
+        leftUntil = tail;
+        leftService = service;
         int failed = 0;
         // At most tail - head <= capacity bytes, each step at least one 8-byte header.
         while (at < tail)
@@ -161,8 +171,14 @@ final class CallLane
             if (length <= 0)
             {
                 // Not committed yet (the client may be writing it now: stop), or a reply the client consumed and
-                // zeroed while this walk went on (go on from its head).
-                final long head2 = headPast(at, tail);
+                // zeroed while this walk went on (go on from its head, which it stores just after the zeroing: wait
+                // for it a little; a head that never comes is left to the idle check of the positions).
+                long head2 = headPast(at, tail);
+                for (int spins = 0; head2 < 0 && spins < TAKEOVER_SPINS; spins++)
+                {
+                    Thread.onSpinWait();
+                    head2 = headPast(at, tail);
+                }
                 if (head2 < 0)
                 {
                     break;
@@ -190,8 +206,7 @@ final class CallLane
             final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
             if (type == IpcLayout.REQUEST_TYPE)
             {
-                fail(buffer, index, length, slotBytes, "the server of service " + service + " was replaced before "
-                    + "it ran this call: it did not run");
+                fail(buffer, index, length, slotBytes, leftBehind(service));
                 failed++;
             }
             else if (type == IpcLayout.REPLYING_TYPE)
@@ -217,6 +232,11 @@ final class CallLane
         cursor = at;
         publishCursor();
         return failed;
+    }
+
+    private static String leftBehind(final int service)
+    {
+        return "the server of service " + service + " was replaced before it ran this call: it did not run";
     }
 
     /**
@@ -294,7 +314,14 @@ final class CallLane
             // length up to capacity - index aligns to no more than that, and cannot overflow.
             if (type == IpcLayout.REQUEST_TYPE && length >= MIN_RECORD && length <= capacity - index)
             {
-                calls.onCall(buffer, index, length);
+                if (cursor < leftUntil)
+                {
+                    fail(buffer, index, length, slotBytes, leftBehind(leftService));
+                }
+                else
+                {
+                    calls.onCall(buffer, index, length);
+                }
                 n++;
                 cursor += BitUtil.align(length, RecordDescriptor.ALIGNMENT);
                 continue;
@@ -355,7 +382,14 @@ final class CallLane
     {
         final long head = buffer.getLongVolatile(headIndex);
         final long tail = buffer.getLongVolatile(tailIndex);
-        if (cursor < head || cursor > tail)
+        if (cursor < head && head <= tail && (head & (RecordDescriptor.ALIGNMENT - 1)) == 0)
+        {
+            // The client consumed past the cursor: everything before its head was answered (a takeover walk that
+            // stopped at a reply the client was consuming leaves the cursor there). Go on from the head.
+            cursor = head;
+            publishCursor();
+        }
+        else if (cursor < head || cursor > tail)
         {
             halt(calls, "server cursor " + cursor + " outside the client's head " + head + " and tail " + tail);
         }
