@@ -173,12 +173,7 @@ final class CallLane
                 // Not committed yet (the client may be writing it now: stop), or a reply the client consumed and
                 // zeroed while this walk went on (go on from its head, which it stores just after the zeroing: wait
                 // for it a little; a head that never comes is left to the idle check of the positions).
-                long head2 = headPast(at, tail);
-                for (int spins = 0; head2 < 0 && spins < TAKEOVER_SPINS; spins++)
-                {
-                    Thread.onSpinWait();
-                    head2 = headPast(at, tail);
-                }
+                final long head2 = awaitHeadPast(at, tail);
                 if (head2 < 0)
                 {
                     break;
@@ -192,7 +187,7 @@ final class CallLane
             if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index
                 || length > tail - at)
             {
-                final long head2 = headPast(at, tail);
+                final long head2 = awaitHeadPast(at, tail);
                 if (head2 >= 0)
                 {
                     // A reply the client was consuming, read half zeroed.
@@ -217,7 +212,7 @@ final class CallLane
             }
             else if (type != IpcLayout.REPLY_TYPE && type != PADDING)
             {
-                final long head2 = headPast(at, tail);
+                final long head2 = awaitHeadPast(at, tail);
                 if (head2 >= 0)
                 {
                     at = head2;
@@ -248,6 +243,21 @@ final class CallLane
     {
         final long head = buffer.getLongVolatile(headIndex);
         return head > at && head <= tail && (head & (RecordDescriptor.ALIGNMENT - 1)) == 0 ? head : -1;
+    }
+
+    /**
+     * {@link #headPast}, waiting a few µs for it: a client consuming a reply zeroes it, then stores its head. A client
+     * descheduled in between for longer leaves the walk to stop (a zero header) or halt (a half-zeroed record).
+     */
+    private long awaitHeadPast(final long at, final long tail)
+    {
+        long head = headPast(at, tail);
+        for (int spins = 0; head < 0 && spins < TAKEOVER_SPINS; spins++)
+        {
+            Thread.onSpinWait();
+            head = headPast(at, tail);
+        }
+        return head;
     }
 
     /**

@@ -1648,11 +1648,20 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             return false;
         }
+        evict("client " + index + " was detached by the kernel (its heartbeat stopped for longer than the client "
+            + "timeout: was this process suspended?); attach a new client");
+        return true;
+    }
+
+    /**
+     * From now on this client touches none of its rings (they may be another client's, or gone): every call in
+     * flight or staged fails CLOSED with {@code why}, handed over by the next polls, without reading a ring.
+     */
+    private void evict(final String why)
+    {
         evicted = true;
         goneStatus = Status.CLOSED;
-        gone = "client " + index + " was detached by the kernel (its heartbeat stopped for longer than the client "
-            + "timeout: was this process suspended?); attach a new client";
-        // No drain: the rings may be another client's now. Calls in flight fail, staged ones with them.
+        gone = why;
         failAllInFlight(goneStatus, gone);
         while (stagedCount > 0)
         {
@@ -1662,7 +1671,6 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
             fail(slot, goneStatus, gone);
         }
         heldBack = false;
-        return true;
     }
 
     /**
@@ -1674,19 +1682,8 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     {
         if (!evicted)
         {
-            evicted = true;
-            goneStatus = Status.CLOSED;
-            gone = "the Ferry IPC mapping at " + mapping.directory + " faulted (its file was truncated or damaged: "
-                + fault.getMessage() + "); restart the kernel and attach a new client";
-            failAllInFlight(goneStatus, gone);
-            while (stagedCount > 0)
-            {
-                final int slot = stagedQueue[stagedHead];
-                stagedHead = wrap(stagedHead + 1);
-                stagedCount--;
-                fail(slot, goneStatus, gone);
-            }
-            heldBack = false;
+            evict("the Ferry IPC mapping at " + mapping.directory + " faulted (its file was truncated or damaged: "
+                + fault.getMessage() + "); restart the kernel and attach a new client");
         }
         return new IllegalStateException(gone, fault);
     }

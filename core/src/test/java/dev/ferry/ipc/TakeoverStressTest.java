@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
@@ -37,12 +38,17 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * fails it when it sees the server replaced), call 2 FAILED (the walk saw it committed) or served, nothing torn or
  * twice, no halt. Forbidden: call 1 run or skipped, call 2 skipped or torn (e.g. answered FAILED as left by the
  * predecessor while the client was still writing it: its request then lands over the FAILED reply), a call served
- * twice, a halt (variant 1: the walk meeting call 0 while the client consumed and zeroed it must go on from the
- * client's head rather than halt the lane or stop behind the head; before that fix both were seen, 16-17 times a run).
+ * twice, a cursor left behind the head (variant 1: the walk meeting call 0 while the client consumed and zeroed it
+ * must go on from the client's head; before that fix a stuck cursor or a halt were seen 16-17 times a run). A halt in
+ * variant 1 is still possible, and interesting, when the client is descheduled between zeroing call 0 and storing its
+ * head for longer than the walk waits for the head (a few µs): the lane is then reset and its calls fail.
  */
 @JCStressTest
 @Description("CallLane.takeOver: the replacement's walk against the client committing a new call and consuming")
 @Outcome(id = "1, [1-2], 0, 0, [0-1]", expect = ACCEPTABLE, desc = "Call 1 failed in place; call 2 failed or served.")
+@Outcome(id = "[0-1], [0-2], 0, [1-9], 1", expect = ACCEPTABLE_INTERESTING, desc = "The walk met a reply the client "
+    + "was consuming while the client was descheduled between zeroing it and storing its head, and halted the lane "
+    + "(spurious: the client resets it and fails its calls; nothing lost or run twice).")
 @Outcome(expect = FORBIDDEN, desc = "A call run that must not, skipped, torn or served twice.")
 @State
 public class TakeoverStressTest
@@ -260,7 +266,8 @@ public class TakeoverStressTest
         r.r1 = served[1] > 0 ? 2 : answers[1];
         r.r2 = answers[2];
         r.r3 = twice;
-        r.r4 = halts;
+        // Halts reported through onHalt, and a halt by the takeover walk itself (which reports none).
+        r.r4 = halts + (lane.halted() ? 1 : 0);
         r.r5 = variant;
         RINGS.offer(ring);
     }
