@@ -587,7 +587,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
     {
         if (heldBack || (gone != null && stagedCount > 0))
         {
-            flush();
+            flushUnchecked();
         }
         final long before = delivered;
         deliverFailing(limit);
@@ -1273,11 +1273,11 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         {
             throw new IllegalStateException("client " + index + " has no call in flight to await");
         }
-        flush();
+        flushUnchecked();
         idle.reset();
         int n;
         boolean checked = false;
-        while ((n = poll(handler, limit)) == 0)
+        while ((n = pollUnchecked(handler, limit)) == 0)
         {
             if (!checked)
             {
@@ -1415,7 +1415,7 @@ public final class IpcClient implements AutoCloseable, RingReader.RecordHandler
         syncDone = false;
         try
         {
-            flush();
+            flushUnchecked();
             idle.reset();
             int empty = 0;
             while (!syncDone)
