@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A mapping's file truncated under live roles (another process of the same user did it): the JVM turns the lost
- * pages' SIGBUS into an {@link InternalError}, which the roles turn into a clear failure; no JVM crashes. Run in a
+ * pages' SIGBUS into an {@link InternalError}, which the roles turn into a clear failure; no JVM crashes. The client,
+ * polling for a call the server holds, meets the lost pages first: its poll throws IllegalStateException saying the
+ * mapping faulted and the call ends CLOSED; the server, released, meets them writing the reply and stops. Run in a
  * child JVM ({@link TruncatedMappingChild}) so that a crash is seen as one.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -56,6 +58,8 @@ final class IpcTruncationTest
             final String call = text.lines().filter(l -> l.startsWith("CALL ")).findFirst().orElse("");
             assertTrue(call.contains("IllegalStateException: the Ferry IPC mapping at")
                 && call.contains("faulted"), text);
+            final String completion = text.lines().filter(l -> l.startsWith("COMPLETION ")).findFirst().orElse("");
+            assertTrue(completion.startsWith("COMPLETION CLOSED"), text);
             final String server = text.lines().filter(l -> l.startsWith("SERVER ")).findFirst().orElse("");
             assertTrue(server.startsWith("SERVER false server agent failed: java.lang.InternalError"), text);
         }

@@ -1,6 +1,5 @@
 package dev.ferry.ipc;
 
-import dev.ferry.CallFailedException;
 import dev.ferry.Mode;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -12,9 +11,10 @@ import java.time.Duration;
 
 /**
  * A kernel, a server and a client in one child JVM whose mapping's file is truncated under them, to the end of its
- * tables (the rings lose their pages): the client's next call must end with an exception that says so, the server
- * must stop, every role must close, and the JVM must not crash. Prints {@code CALL <outcome>}, {@code SERVER
- * <running> <reason>}, then {@code DONE}.
+ * tables (the rings lose their pages), while the server's handler holds a call: the client's poll must throw an
+ * exception that says so and the call end CLOSED, the server must stop once released, every role must close, and the
+ * JVM must not crash. Prints {@code COMPLETION <status>}, {@code CALL <what poll threw>}, {@code SERVER <running>
+ * <reason>}, then {@code DONE}.
  *
  * <p>Not thread-safe; one run per process.
  */
@@ -34,7 +34,26 @@ public final class TruncatedMappingChild
         final Mode mode = Mode.valueOf(args[1]);
         final IpcKernel kernel = IpcKernel.builder().directory(dir).mode(mode).maxInFlight(8).slotBytes(64)
             .timeouts(IpcTimeouts.of(Duration.ofMillis(500))).build().start();
-        final IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) -> len).start();
+        // The handler holds the server inside one call while the file is truncated, so that the client is the first
+        // to touch the lost pages (its poll reads the call's lane); released, the server meets them writing the reply.
+        final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) ->
+        {
+            if (msg.getInt(0) == 1)
+            {
+                held.countDown();
+                try
+                {
+                    release.await();
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return len;
+        }).start();
         final IpcClient client = IpcClient.attach(dir, new BackoffIdleStrategy());
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
@@ -47,20 +66,35 @@ public final class TruncatedMappingChild
         {
             ringsOffset = view.layout.ringsOffset;
         }
+        req.putInt(0, 1);
+        client.submit(0, req, 0, 8);
+        client.flush();
+        held.await();
         try (FileChannel channel = FileChannel.open(dir.resolve(IpcLayout.FILE_NAME), StandardOpenOption.WRITE))
         {
             channel.truncate(ringsOffset);
         }
-        String outcome;
+        String outcome = "no completion";
+        final String[] completed = new String[1];
         try
         {
-            client.call(0, req, 0, 8, rep, 0, Duration.ofSeconds(5));
-            outcome = "OK";
+            final long until = System.nanoTime() + 5_000_000_000L;
+            while (completed[0] == null && System.nanoTime() < until)
+            {
+                client.poll(c -> completed[0] = c.status() + ": " + c.failure(), 1);
+            }
         }
-        catch (final IllegalStateException | CallFailedException ex)
+        catch (final IllegalStateException ex)
         {
             outcome = ex.getClass().getSimpleName() + ": " + ex.getMessage();
         }
+        // The call itself ends CLOSED, handed over by the next poll.
+        while (client.inFlight() > 0)
+        {
+            client.poll(c -> completed[0] = c.status() + ": " + c.failure(), 1);
+        }
+        System.out.println("COMPLETION " + completed[0]);
+        release.countDown();
         System.out.println("CALL " + outcome.replace('\n', ' '));
         server.awaitStop(Duration.ofSeconds(5));
         System.out.println("SERVER " + server.isRunning() + " " + server.stopReason());
