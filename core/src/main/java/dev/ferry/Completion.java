@@ -37,8 +37,8 @@ public interface Completion
     int length();
 
     /**
-     * @return what failed the call when {@link #status()} is {@link Status#FAILED} or {@link Status#CLOSED}; else
-     * null.
+     * @return what ended the call when {@link #status()} is {@link Status#FAILED}, {@link Status#CLOSED} or
+     * {@link Status#TIMED_OUT}; else null.
      */
     Throwable failure();
 }
