@@ -435,7 +435,8 @@ public final class IpcKernel implements AutoCloseable
         {
             header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSING);
             final long deadline = System.nanoTime() + drainTimeout.toNanos();
-            while (thread != null && System.nanoTime() - deadline < 0 && !drained())
+            // Only while the agent lives: one that died (of a fault in the mapping, say) drains nothing.
+            while (thread != null && thread.isAlive() && System.nanoTime() - deadline < 0 && !drained())
             {
                 LockSupport.parkNanos(1_000_000L);
             }
