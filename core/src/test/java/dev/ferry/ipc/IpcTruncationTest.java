@@ -61,7 +61,10 @@ final class IpcTruncationTest
             final String completion = text.lines().filter(l -> l.startsWith("COMPLETION ")).findFirst().orElse("");
             assertTrue(completion.startsWith("COMPLETION CLOSED"), text);
             final String server = text.lines().filter(l -> l.startsWith("SERVER ")).findFirst().orElse("");
-            assertTrue(server.startsWith("SERVER false server agent failed: java.lang.InternalError"), text);
+            // Stopped; its reason is the InternalError, or none where JDK 17 delivered the fault after the agent's
+            // catch (asynchronously) and the agent thread simply ended.
+            assertTrue(server.startsWith("SERVER false server agent failed: java.lang.InternalError")
+                || server.equals("SERVER false null"), text);
         }
         finally
         {

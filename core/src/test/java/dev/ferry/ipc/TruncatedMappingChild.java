@@ -78,15 +78,22 @@ public final class TruncatedMappingChild
         final String[] completed = new String[1];
         int escaped = 0;
         final long until = System.nanoTime() + 5_000_000_000L;
-        while (!outcome.startsWith("IllegalStateException") && System.nanoTime() < until)
+        boolean faulted = false;
+        while (true)
         {
+            // The whole step in the try, its test included: an asynchronous fault may land on any instruction.
             try
             {
+                if (faulted || System.nanoTime() >= until)
+                {
+                    break;
+                }
                 client.poll(c -> completed[0] = c.status() + ": " + c.failure(), 1);
             }
             catch (final IllegalStateException ex)
             {
                 outcome = ex.getClass().getSimpleName() + ": " + ex.getMessage();
+                faulted = true;
             }
             catch (final InternalError ex)
             {
@@ -96,10 +103,14 @@ public final class TruncatedMappingChild
             }
         }
         // The call itself ends CLOSED, handed over by the next poll.
-        while (client.inFlight() > 0 && System.nanoTime() < until + 5_000_000_000L)
+        while (true)
         {
             try
             {
+                if (client.inFlight() == 0 || System.nanoTime() >= until + 5_000_000_000L)
+                {
+                    break;
+                }
                 client.poll(c -> completed[0] = c.status() + ": " + c.failure(), 1);
             }
             catch (final InternalError ex)
