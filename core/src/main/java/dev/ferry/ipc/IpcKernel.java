@@ -161,13 +161,15 @@ public final class IpcKernel implements AutoCloseable
         int work = 0;
         for (int c = 0; c < layout.maxClients; c++)
         {
-            final int entry = layout.clientEntry(c);
-            if (header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
+            // State and generation in one read, as the servers read them: never a new occupant's generation paired
+            // with an old occupant's state.
+            final long word = EntryTable.lvWord(header, layout.clientEntry(c));
+            if (EntryTable.state(word) != IpcLayout.ATTACHED)
             {
                 continue;
             }
             forwarder.client = c;
-            forwarder.generation = header.getInt(entry + IpcLayout.ENTRY_GENERATION_OFFSET);
+            forwarder.generation = EntryTable.generation(word);
             try
             {
                 work += sqReaders[c].read(forwarder, moverBatch);
