@@ -12,7 +12,7 @@ import org.agrona.MutableDirectBuffer;
  * on its server's thread, one call at a time, in the order each client submitted its calls. In {@link Mode#INLINE}
  * it runs on each caller's thread, so concurrently when several clients call it: a handler used in that mode must
  * be thread-safe. The buffer belongs to the handler only for the duration of the call. Across processes
- * ({@code dev.ferry.ipc.IpcServer}) in DIRECT mode it is a view of the call's record in shared memory, the request
+ * ({@code dev.ferry.Server}) in DIRECT mode it is a view of the call's record in shared memory, the request
  * read and the reply written in place, with no copy either way: the bytes are the client's, checked for length
  * only, so a handler must not trust them more than any other input (a client could even change them meanwhile).
  *

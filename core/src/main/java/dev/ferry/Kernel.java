@@ -1,174 +1,134 @@
 package dev.ferry;
 
-import dev.ferry.agent.AgentLoop;
+import dev.ferry.AgronaAccess;
+import dev.ferry.Mode;
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
-import dev.ferry.counters.AgentCounters;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.ParkingIdleStrategy;
-import dev.ferry.idle.WakeSignal;
-import dev.ferry.mover.MoverAgent;
-import dev.ferry.ring.Capacity;
-import dev.ferry.ring.ClientRings;
-import dev.ferry.ring.Slot;
-import dev.ferry.ring.SubmissionRing;
-import dev.ferry.server.ServerAgent;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
 
-import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Ferry's runtime: the registry of services and clients, the agents that serve and move calls, their threads, their
- * counters, and the lifecycle: {@link #start()}, then {@link #close()}, which lets calls in flight finish for a
- * bounded time and then fails each one left with {@link Status#CLOSED}.
+ * A Ferry kernel: the memory the call lanes live in, the registry of the servers and clients using it, their
+ * heartbeats, and (in {@link Mode#MOVER}) the mover. One kernel type for both kinds of memory, with one call protocol
+ * over them (docs/ipc-layout.md):
+ *
+ * <ul>
+ *     <li>in-process (no name): direct memory; servers for the builder's {@link Builder#service services} run on
+ *     agent threads of this kernel, and {@link #newClient()} gives callers on this JVM's threads;</li>
+ *     <li>shared memory ({@link Builder#name} or {@link Builder#directory}): a mapped file
+ *     ({@code /dev/shm/ferry-<user>/<name>}) that servers ({@link Server}) and clients ({@link Client#attach}) of
+ *     other processes attach to; services given to the builder are served by this process as well.</li>
+ * </ul>
+ *
+ * <p>The kernel keeps house on its agent thread: it heartbeats, reclaims the lanes of clients that died or detached,
+ * and in MOVER mode runs the mover, which scans every attached client's submission ring round-robin (a bounded batch
+ * per client per pass) and routes each request by service id into the request lane its server reads. In DIRECT mode
+ * clients write their calls into their lanes themselves and servers answer each call in place (the reply over the
+ * request). BLOCKING uses DIRECT's lanes with parked threads woken per hand-off; INLINE runs each handler on its
+ * caller's thread. Both exist in-process only.
  *
  * <pre>{@code
- * try (Kernel kernel = Kernel.builder().mode(Mode.DIRECT).service(0, (msg, len) -> len).build().start())
+ * try (Kernel kernel = Kernel.builder().mode(Mode.DIRECT).service(0, (msg, len) -> len).build().start();
+ *      Client client = kernel.newClient())
  * {
- *     Client client = kernel.newClient();
- *     ...
+ *     int replyLength = client.call(0, request, 0, request.capacity(), reply, 0);
  * }
  * }</pre>
  *
- * <p>Every call has a deadline, {@link Builder#callTimeout(Duration)} unless the client or the call sets another;
- * see {@link Client}. A handler that would wait for itself (one that calls its own service from its server thread)
- * is refused at once with an {@link IllegalStateException}.
- *
- * <p>Threading: {@link #newClient()}, {@link #start()} and {@link #close()} are thread-safe; the returned client
- * belongs to the thread that created it. A kernel runs one server thread per service (not in INLINE mode) and, in
- * MOVER mode, {@link Builder#movers(int)} mover threads, all made by the builder's {@link AgentThreadFactory}. Once
- * {@link #close()} returns none of them is running, except a server whose handler ignores interruption: close then
- * says so with an exception, and that thread ends when its handler returns. After close, {@link #start()} and
- * {@link #newClient()} throw {@link IllegalStateException}; the getters still answer.
+ * <p>Threading: build, start and close from one thread; {@link #newClient()} from each calling thread; the counters
+ * from any thread. The agent threads come from the builder's {@link AgentThreadFactory}: role
+ * {@link AgentRole#MOVER} index 0 for the kernel's, {@link AgentRole#SERVER} and the service id for each server.
  */
 public final class Kernel implements AutoCloseable
 {
-    private static final int NEW = 0;
-    private static final int RUNNING = 1;
-    private static final int CLOSING = 2;
-    private static final int TERMINATED = 3;
-    private static final String[] STATE_NAMES = {"not started", "running", "closing", "closed"};
-
+    private final Mapping mapping;
+    private final IpcLayout layout;
+    private final UnsafeBuffer header;
+    private final Timeouts timeouts;
     private final Mode mode;
-    private final Handler[] handlers;
-    private final ServerAgent[] servers;
-    private final MoverAgent[] movers;
-    private final AgentLoop[] serverLoops;
-    private final AgentLoop[] moverLoops;
-    /** Every agent loop: the servers', then the movers'. */
-    private final List<AgentLoop> agentLoops;
-    private final int clientCapacity;
-    private final int slotBytes;
-    private final int maxClients;
+    private final int moverBatch;
     private final Duration drainTimeout;
+    private final IdleStrategy idle;
+    private final AgentThreadFactory threadFactory;
+    private final RingReader[] sqReaders;
+    private final LaneWriter[] cqs;
+    /** The mover's request lanes, per client and service, made on first use. */
+    private final LaneWriter[][] requestLanes;
+    private final long[][] quarantinePasses;
+    private final Forwarder forwarder = new Forwarder();
+
+    private final AtomicLong forwarded = new AtomicLong();
+    private final AtomicLong reclaimed = new AtomicLong();
+    private final AtomicLong corruptRecords = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+
+    private static final AtomicInteger NEXT_ID = new AtomicInteger();
+
+    private final Handler[] handlers;
+    private final int serverBatch;
     private final Duration stopTimeout;
     private final Duration callTimeout;
-    private final Supplier<IdleStrategy> idleStrategies;
-    private final AgentThreadFactory threadFactory;
+    private final Supplier<IdleStrategy> idleStrategy;
+    /** In-process only: who wakes whom; null across processes. */
+    private final Wakeups wakeups;
+    private final List<Server> servers = new ArrayList<>();
+    private final AtomicInteger inlineClients = new AtomicInteger();
+    private final AtomicInteger nextInlineId = new AtomicInteger();
 
-    private final Object lock = new Object();
-    private final List<Client> clients = new ArrayList<>();
-    private long retiredPublished;
-    /** Agent loops, by index in {@link #agentLoops}, whose thread had not ended when close gave up waiting. */
-    private boolean[] stuck;
-    private int nextClientId;
-    private volatile int state = NEW;
+    private Thread thread;
+    private volatile boolean running;
+    private volatile Throwable agentFailure;
+    private volatile boolean closed;
 
-    private Kernel(final Builder b)
+    private Kernel(final Builder b, final Mapping mapping)
     {
-        this.mode = b.mode;
-        this.handlers = b.handlers.toArray(new Handler[0]);
-        this.clientCapacity = b.clientCapacity;
-        this.slotBytes = b.slotBytes;
-        this.maxClients = b.maxClients;
-        this.drainTimeout = b.drainTimeout;
+        this.mapping = mapping;
+        this.handlers = b.handlers.clone();
+        this.serverBatch = b.serverBatch;
         this.stopTimeout = b.stopTimeout;
         this.callTimeout = b.callTimeout;
-        this.idleStrategies = b.idleStrategy;
+        this.idleStrategy = b.mode == Mode.BLOCKING ? () -> ParkingIdleStrategy.INSTANCE : b.idleStrategy;
+        this.wakeups = mapping.inProcess()
+            ? new Wakeups(b.mode == Mode.BLOCKING, mapping.layout.maxServices, mapping.layout.maxClients) : null;
+        this.layout = mapping.layout;
+        this.header = mapping.buffer;
+        this.timeouts = b.timeouts;
+        this.mode = b.mode;
+        this.moverBatch = b.moverBatch;
+        this.drainTimeout = b.drainTimeout;
+        this.idle = b.idleStrategy.get();
         this.threadFactory = b.threadFactory;
-
-        if (mode == Mode.INLINE)
+        final int clients = layout.maxClients;
+        this.sqReaders = new RingReader[clients];
+        this.cqs = new LaneWriter[clients];
+        this.requestLanes = new LaneWriter[clients][];
+        this.quarantinePasses = new long[clients][layout.maxServices];
+        for (int c = 0; c < clients; c++)
         {
-            servers = new ServerAgent[0];
-            movers = new MoverAgent[0];
+            sqReaders[c] = new RingReader(
+                IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE,
+                timeouts.clientTimeoutNs());
+            cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));
         }
-        else
-        {
-            servers = new ServerAgent[handlers.length];
-            if (mode == Mode.MOVER)
-            {
-                movers = new MoverAgent[b.movers];
-                final int clientsPerMover = (maxClients + b.movers - 1) / b.movers;
-                final long inFlight = (long)clientsPerMover * clientCapacity;
-                if (inFlight > (1 << 28))
-                {
-                    throw new IllegalArgumentException("maxClients(" + maxClients + ") x clientCapacity("
-                        + clientCapacity + ") per mover is too large for a reply ring; lower either or add movers");
-                }
-                final int replyCapacity = Math.max(2, Integer.highestOneBit((int)Math.max(2, inFlight - 1)) << 1);
-                for (int i = 0; i < movers.length; i++)
-                {
-                    movers[i] = new MoverAgent(i, servers, replyCapacity, b.moverBatch);
-                }
-            }
-            else
-            {
-                movers = new MoverAgent[0];
-            }
-            for (int i = 0; i < handlers.length; i++)
-            {
-                servers[i] = new ServerAgent(
-                    i, handlers[i], b.serverRingCapacity, b.serverBatch, mode == Mode.MOVER ? movers : null,
-                    mode == Mode.BLOCKING);
-            }
-        }
-        serverLoops = new AgentLoop[servers.length];
-        for (int i = 0; i < servers.length; i++)
-        {
-            final IdleStrategy idle =
-                mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE
-                    : newIdleStrategy(servers[i].wakeSignal(), true);
-            servers[i].counters().idleStrategy(idle);
-            serverLoops[i] = new AgentLoop(servers[i], idle);
-        }
-        moverLoops = new AgentLoop[movers.length];
-        for (int i = 0; i < movers.length; i++)
-        {
-            final IdleStrategy idle = newIdleStrategy(movers[i].wakeSignal(), false);
-            movers[i].counters().idleStrategy(idle);
-            moverLoops[i] = new AgentLoop(movers[i], idle);
-        }
-        final List<AgentLoop> loops = new ArrayList<>(Arrays.asList(serverLoops));
-        loops.addAll(Arrays.asList(moverLoops));
-        agentLoops = List.copyOf(loops);
-    }
-
-    private IdleStrategy newIdleStrategy(final WakeSignal signal, final boolean shrinkAfterParks)
-    {
-        final IdleStrategy idle = idleStrategies.get();
-        if (idle == null)
-        {
-            throw new IllegalStateException("the idle strategy supplier returned null");
-        }
-        if (idle instanceof AdaptiveIdleStrategy)
-        {
-            ((AdaptiveIdleStrategy)idle).wakeSignal(signal).shrinkAfterParks(shrinkAfterParks);
-        }
-        return idle;
     }
 
     /**
-     * @return a builder with the defaults: DIRECT mode, 1 mover, 256 slots per client, 1024-entry server rings,
-     * 64-byte slots, 64 clients at most, adaptive idling, unpinned daemon threads, a 10 s call timeout
-     * ({@link Client#DEFAULT_CALL_TIMEOUT}), a 5 s drain on close and 10 s for the agents to stop.
+     * @return a builder with the defaults: in-process, DIRECT mode, 16 clients, 256-byte slots, 64 calls in flight
+     * per client, 10 s call deadlines, 1 s liveness timeouts.
      */
     public static Builder builder()
     {
@@ -176,401 +136,360 @@ public final class Kernel implements AutoCloseable
     }
 
     /**
-     * Starts the agents' threads. Call once.
+     * Starts the kernel's agent, then a server for each service given to the builder.
      *
-     * @return this kernel.
-     * @throws IllegalStateException if already started or closed.
+     * @return this kernel, running.
+     * @throws IllegalStateException if already started, or closed.
      */
     public Kernel start()
     {
-        synchronized (lock)
+        checkOpen("start()");
+        if (thread != null)
         {
-            if (state != NEW)
+            throw new IllegalStateException("kernel at " + mapping.directory + " already started");
+        }
+        running = true;
+        thread = threadFactory.newThread(AgentRole.MOVER, 0, this::run);
+        if (wakeups != null)
+        {
+            wakeups.mover(thread, idle);
+        }
+        header.putLongOrdered(IpcLayout.KERNEL_HEARTBEAT_OFFSET, System.nanoTime());
+        header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_RUNNING);
+        thread.start();
+        if (mode != Mode.INLINE)
+        {
+            for (int s = 0; s < handlers.length; s++)
             {
-                throw new IllegalStateException("the kernel is " + stateName() + "; start() may be called once");
+                if (handlers[s] != null)
+                {
+                    servers.add(new Server(mapping.share(), s, handlers[s], serverBatch, idleStrategy.get(),
+                        threadFactory, wakeups));
+                }
             }
-            for (int i = 0; i < serverLoops.length; i++)
-            {
-                serverLoops[i].start(threadFactory, AgentRole.SERVER, i);
-            }
-            for (int i = 0; i < moverLoops.length; i++)
-            {
-                moverLoops[i].start(threadFactory, AgentRole.MOVER, i);
-            }
-            state = RUNNING;
         }
         return this;
     }
 
     /**
-     * Creates a client owned by the calling thread.
+     * Makes a client owned by the calling thread: {@link Mode#INLINE} runs handlers on it, every other mode
+     * attaches it to this kernel's lanes, as {@link Client#attach} does from another process.
      *
-     * @return a new client; only the calling thread may use it.
-     * @throws IllegalStateException if the kernel is not running or already has {@link Builder#maxClients(int)}
-     *                               clients.
+     * @return the client, with the builder's call timeout.
+     * @throws IllegalStateException before start, after close, or when all {@code maxClients} entries are taken.
      */
     public Client newClient()
     {
-        synchronized (lock)
+        checkOpen("newClient()");
+        if (thread == null)
         {
-            if (state != RUNNING)
-            {
-                throw new IllegalStateException("the kernel is " + stateName() + "; clients can only be created "
-                    + (state == NEW ? "after start()" : "while it runs"));
-            }
-            if (clients.size() >= maxClients)
-            {
-                throw new IllegalStateException("the kernel already has " + clients.size() + " clients, its maxClients;"
-                    + " close clients no longer used, or build the kernel with maxClients(" + maxClients * 2 + ")");
-            }
-            int moverIndex = 0;
-            for (int i = 1; i < movers.length; i++)
-            {
-                if (movers[i].clientCount() < movers[moverIndex].clientCount())
-                {
-                    moverIndex = i;
-                }
-            }
-            final ClientRings rings =
-                new ClientRings(nextClientId++, moverIndex, Thread.currentThread(), clientCapacity, slotBytes);
-            final Client client = new Client(
-                this, rings, servers, handlers, slotBytes, newIdleStrategy(rings.wakeSignal(), false),
-                mode == Mode.MOVER ? movers[moverIndex].wakeSignal() : null, callTimeout,
-                serviceServedBy(Thread.currentThread()));
-            if (mode == Mode.MOVER)
-            {
-                movers[moverIndex].addClient(rings);
-            }
-            clients.add(client);
-            return client;
+            throw new IllegalStateException("newClient() before start(); call kernel.start() first");
         }
-    }
-
-    /** The service whose server runs on {@code thread}, or -1: a client made there must not wait for that service. */
-    private int serviceServedBy(final Thread thread)
-    {
-        for (int i = 0; i < serverLoops.length; i++)
-        {
-            if (serverLoops[i].thread() == thread)
-            {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    void detach(final Client client)
-    {
-        synchronized (lock)
-        {
-            if (clients.remove(client))
-            {
-                retiredPublished += client.counters().calls();
-                if (mode == Mode.MOVER)
-                {
-                    movers[client.rings().moverIndex()].removeClient(client.rings());
-                }
-            }
-        }
-    }
-
-    void wake(final ServerAgent server)
-    {
-        LockSupport.unpark(serverLoops[server.serviceId()].thread());
-    }
-
-    /**
-     * Closes with the builder's drain timeout; see {@link #close(Duration)}.
-     */
-    @Override
-    public void close()
-    {
-        close(drainTimeout);
-    }
-
-    /**
-     * Stops accepting calls, lets the calls in flight finish for up to {@code drainTimeout}, stops every agent
-     * thread (a handler running then finishes its call; calls not yet started fail with {@link Status#CLOSED}), and
-     * fails each call still left in a ring with {@link Status#CLOSED}; clients receive those completions when they
-     * next poll. Each call completes exactly once. Idempotent.
-     *
-     * <p>An agent thread that has not ended within the builder's {@link Builder#stopTimeout(Duration)} (interrupted
-     * halfway through it) is left running, and close throws once the kernel is closed: that is a handler ignoring
-     * interruption. Its server completes the call in its handler with the handler's outcome when (if ever) the handler
-     * returns, then fails the calls left in its ring with CLOSED, and its thread ends; the callers' deadlines bound
-     * their wait meanwhile. Its slots are not reused while it may still write into them.
-     *
-     * @param drainTimeout how long calls in flight may take to finish.
-     * @return true if every call in flight finished before the timeout, false if some were failed.
-     * @throws IllegalStateException if an agent thread did not end (a handler that ignores interruption), or when
-     *                               called from one of this kernel's agent threads (a handler), which close would wait
-     *                               for.
-     */
-    public boolean close(final Duration drainTimeout)
-    {
-        Objects.requireNonNull(drainTimeout, "drainTimeout");
-        final Thread current = Thread.currentThread();
-        for (final AgentLoop loop : agentLoops)
-        {
-            if (loop.thread() == current)
-            {
-                throw new IllegalStateException("close() was called from the thread of " + loop.agent().roleName()
-                    + " (a handler): close waits for that thread to end, so it would wait for itself; close the kernel "
-                    + "from another thread");
-            }
-        }
-        synchronized (lock)
-        {
-            if (state == TERMINATED || state == CLOSING)
-            {
-                return true;
-            }
-            if (state == NEW)
-            {
-                state = TERMINATED;
-                return true;
-            }
-            state = CLOSING;
-            final boolean drained = awaitDrained(System.nanoTime() + saturatedNanos(drainTimeout));
-            for (final ServerAgent s : servers)
-            {
-                s.beginClose();
-            }
-            final List<String> stuckNames = stopAgents();
-            sweep();
-            state = TERMINATED;
-            for (final Client c : clients)
-            {
-                LockSupport.unpark(c.owner());
-            }
-            if (!stuckNames.isEmpty())
-            {
-                throw new IllegalStateException("the kernel is closed, but agent threads " + stuckNames + " did not "
-                    + "stop within " + stopTimeout.toMillis() + " ms of close() (interrupted halfway): a handler is "
-                    + "still running and ignores interruption. Its thread is left running; when the handler returns, "
-                    + "its call completes with the handler's outcome (unless its deadline passed first), the calls "
-                    + "queued behind it complete CLOSED, and the thread ends");
-            }
-            return drained;
-        }
-    }
-
-    private boolean awaitDrained(final long deadlineNs)
-    {
         if (mode == Mode.INLINE)
         {
-            return true;
+            if (inlineClients.incrementAndGet() > layout.maxClients)
+            {
+                inlineClients.decrementAndGet();
+                throw new IllegalStateException("all " + layout.maxClients + " clients of the kernel are open; close "
+                    + "some, or build the kernel with a larger maxClients");
+            }
+            return new InlineClient(this, handlers, nextInlineId.getAndIncrement(), layout.slotBytes,
+                layout.maxInFlight).callTimeout(callTimeout);
         }
-        while (true)
-        {
-            long completed = 0;
-            for (final ServerAgent s : servers)
-            {
-                completed += s.counters().completions();
-            }
-            for (final MoverAgent m : movers)
-            {
-                completed += m.counters().completions();
-            }
-            // Completions first, then publications: a completion's publication happened before it, so the comparison
-            // can only err towards waiting longer.
-            VarHandle.fullFence();
-            long published = retiredPublished;
-            for (final Client c : clients)
-            {
-                published += c.counters().calls();
-            }
-            if (completed >= published)
-            {
-                return true;
-            }
-            if (System.nanoTime() - deadlineNs >= 0)
-            {
-                return false;
-            }
-            LockSupport.parkNanos(100_000L);
-        }
+        final IdleStrategy clientIdle = mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE : idleStrategy.get();
+        return LaneClient.attach(mapping.share(), clientIdle, wakeups).callTimeout(callTimeout);
     }
 
-    private static long saturatedNanos(final Duration d)
+    /** An INLINE client closed. */
+    void released(final InlineClient client)
     {
-        return d.compareTo(Duration.ofDays(365)) > 0 ? TimeUnit.DAYS.toNanos(365) : d.toNanos();
+        inlineClients.decrementAndGet();
+    }
+
+    /** @return true once {@link #close()} began. */
+    boolean isClosed()
+    {
+        return closed;
+    }
+
+    /** Names the services a kernel serves, for messages: "services 0, 2". */
+    static String describe(final Handler[] handlers)
+    {
+        final StringBuilder b = new StringBuilder();
+        for (int s = 0; s < handlers.length; s++)
+        {
+            if (handlers[s] != null)
+            {
+                b.append(b.length() == 0 ? "services " : ", ").append(s);
+            }
+        }
+        return b.length() == 0 ? "no service" : b.toString();
     }
 
     /**
-     * Stops every agent and waits for their threads together: half the stop timeout, then each thread still alive
-     * is interrupted, then the other half. Marks those that did not end.
+     * @return the threads of this kernel's agents: its own (housekeeping, and the mover in MOVER mode), then one per
+     * server it runs, in service order.
      */
-    private List<String> stopAgents()
+    public List<Thread> agentThreads()
     {
-        agentLoops.forEach(AgentLoop::stop);
-        final long halfNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), saturatedNanos(stopTimeout) / 2);
-        boolean interrupted = !joinAll(System.nanoTime() + halfNs);
-        if (!interrupted)
+        final List<Thread> threads = new ArrayList<>();
+        if (thread != null)
         {
-            for (final AgentLoop loop : agentLoops)
-            {
-                final Thread t = loop.thread();
-                if (t != null && t.isAlive())
-                {
-                    t.interrupt();
-                }
-            }
-            interrupted = !joinAll(System.nanoTime() + halfNs);
+            threads.add(thread);
         }
-        final List<String> stuckNames = new ArrayList<>();
-        final boolean[] stuckLoops = new boolean[agentLoops.size()];
-        for (int i = 0; i < agentLoops.size(); i++)
+        for (final Server server : servers)
         {
-            final AgentLoop loop = agentLoops.get(i);
-            final Thread t = loop.thread();
-            if (t != null && t.isAlive())
-            {
-                stuckLoops[i] = true;
-                stuckNames.add(loop.agent().roleName() + (interrupted ? " (close was interrupted)" : ""));
-            }
+            threads.add(server.thread());
         }
-        stuck = stuckLoops;
-        return stuckNames;
+        return threads;
     }
 
-    /** @return false if the calling thread was interrupted while waiting. */
-    private boolean joinAll(final long deadlineNs)
+    /** @return the number of service ids (0 to services - 1) servers may attach to. */
+    public int services()
     {
-        for (final AgentLoop loop : agentLoops)
+        return layout.maxServices;
+    }
+
+    private void run()
+    {
+        long lastHousekeeping = 0;
+        int loops = 0;
+        try
         {
-            final Thread t = loop.thread();
-            final long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
-            if (t == null)
+            while (running)
+            {
+                int work = 0;
+                if (mode == Mode.MOVER)
+                {
+                    work = movePass();
+                }
+                if ((++loops & 63) == 0 || work == 0)
+                {
+                    final long now = System.nanoTime();
+                    if (now - lastHousekeeping >= timeouts.heartbeatIntervalNs() / 2)
+                    {
+                        lastHousekeeping = now;
+                        housekeeping(now);
+                    }
+                }
+                if (mode == Mode.MOVER)
+                {
+                    idle.idle(work);
+                }
+                else
+                {
+                    LockSupport.parkNanos(this, Math.min(10_000_000L, timeouts.heartbeatIntervalNs() / 2));
+                }
+            }
+        }
+        catch (final Throwable t)
+        {
+            agentFailure = t;
+            throw t;
+        }
+    }
+
+    private int movePass()
+    {
+        int work = 0;
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            // State and generation in one read, as the servers read them: never a new occupant's generation paired
+            // with an old occupant's state.
+            final long word = EntryTable.lvWord(header, layout.clientEntry(c));
+            if (EntryTable.state(word) != IpcLayout.ATTACHED)
             {
                 continue;
             }
+            forwarder.client = c;
+            forwarder.generation = EntryTable.generation(word);
             try
             {
-                t.join(Math.max(1, leftMs));
+                work += sqReaders[c].read(forwarder, moverBatch);
             }
-            catch (final InterruptedException ex)
+            catch (final RuntimeException ex)
             {
-                Thread.currentThread().interrupt();
+                // Defence in depth: should a check have missed a case of corrupt memory, count it instead of
+                // killing the mover; the client learns through its epoch.
+                corruptRecords.incrementAndGet();
+                bumpEpoch(c);
+                work++;
+            }
+        }
+        return work;
+    }
+
+    /** Routes requests from one client's submission ring into its request lanes. */
+    private final class Forwarder implements RingReader.RecordHandler
+    {
+        int client;
+        int generation;
+
+        @Override
+        public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
+        {
+            if (length < IpcLayout.MSG_HEADER)
+            {
+                corruptRecords.incrementAndGet();
+                return RingReader.CORRUPT;
+            }
+            final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
+            final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
+            final int service = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
+            final int payload = length - IpcLayout.MSG_HEADER;
+            if (buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET) != client
+                || buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET) != generation
+                || slot < 0 || slot >= layout.maxInFlight || callId < 0
+                || payload < 0 || payload > layout.slotBytes || payload > length - IpcLayout.MSG_HEADER)
+            {
+                corruptRecords.incrementAndGet();
+                // Unidentifiable: the resynchronisation bumps the client's epoch; it fails what it has in flight.
+                return RingReader.CORRUPT;
+            }
+            if (service < 0 || service >= layout.maxServices)
+            {
+                corruptRecords.incrementAndGet();
+                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "corrupt request record: service id "
+                    + service + " outside 0-" + (layout.maxServices - 1));
+            }
+            if (!serverAlive(service, System.nanoTime()))
+            {
+                refused.incrementAndGet();
+                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "service " + service
+                    + " has no live server; start one with Server.builder()...service(" + service + ", handler)");
+            }
+            final LaneWriter lane = requestLane(client, service);
+            if (!lane.write(IpcLayout.REQUEST_TYPE, buffer, index, IpcLayout.MSG_HEADER + payload))
+            {
+                // The server has not caught up with this client's lane: the rest of the SQ waits, in order.
+                return RingReader.STOP;
+            }
+            forwarded.incrementAndGet();
+            return RingReader.CONSUMED;
+        }
+
+        private int reply(final long callId, final int slot, final int service, final int status, final String m)
+        {
+            final byte[] text = m.getBytes(StandardCharsets.UTF_8);
+            final int len = Math.min(text.length, layout.slotBytes);
+            final LaneWriter cq = cqs[client];
+            final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
+            if (claimed < 0)
+            {
+                return RingReader.STOP;
+            }
+            final UnsafeBuffer b = cq.buffer();
+            IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, status);
+            b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
+            cq.commit(claimed);
+            return RingReader.CONSUMED;
+        }
+
+        @Override
+        public void onResync(final String why)
+        {
+            corruptRecords.incrementAndGet();
+            bumpEpoch(client);
+        }
+    }
+
+    private LaneWriter requestLane(final int client, final int service)
+    {
+        LaneWriter[] lanes = requestLanes[client];
+        if (lanes == null)
+        {
+            lanes = new LaneWriter[layout.maxServices];
+            requestLanes[client] = lanes;
+        }
+        LaneWriter lane = lanes[service];
+        if (lane == null)
+        {
+            lane = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(client, service), layout.laneBytes));
+            lanes[service] = lane;
+        }
+        return lane;
+    }
+
+    private void bumpEpoch(final int client)
+    {
+        final int offset = layout.clientEntry(client) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
+        header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
+    }
+
+    private boolean serverAlive(final int service, final long now)
+    {
+        final int entry = layout.serverEntry(service);
+        return header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
+            && now - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET) <= timeouts.serverTimeoutNs();
+    }
+
+    private void housekeeping(final long now)
+    {
+        header.putLongOrdered(IpcLayout.KERNEL_HEARTBEAT_OFFSET, now);
+        final long clientTimeout = timeouts.clientTimeoutNs();
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int entry = layout.clientEntry(c);
+            if (EntryTable.state(EntryTable.lvWord(header, entry)) == IpcLayout.QUARANTINED)
+            {
+                // No server touches a lane of a client that is not attached, once it ended the pass it was in: the
+                // client's rings and lanes can be cleaned and the entry freed.
+                if (serversPassed(c, now))
+                {
+                    EntryTable.release(header, entry, (int)layout.sqOffset(c), (int)layout.clientBlock());
+                }
+                continue;
+            }
+            final int why = EntryTable.quarantine(header, entry, now, clientTimeout);
+            if (why == EntryTable.KEPT)
+            {
+                continue;
+            }
+            if (why == EntryTable.QUARANTINED_CORRUPT)
+            {
+                // A state no Ferry writes: the table was overwritten.
+                corruptRecords.incrementAndGet();
+            }
+            if (why != EntryTable.QUARANTINED_DETACHED)
+            {
+                reclaimed.incrementAndGet();
+            }
+            // After the quarantine (its compare-and-swap orders these reads after it).
+            for (int s = 0; s < layout.maxServices; s++)
+            {
+                quarantinePasses[c][s] = EntryTable.lvPass(header, layout.serverEntry(s));
+            }
+        }
+    }
+
+    /**
+     * True once every live server (an attaching one included: its takeover walks client lanes) has ended a pass of
+     * its loop since the client was quarantined: a reply it was writing then has landed, and it sees the quarantine
+     * before writing another.
+     */
+    private boolean serversPassed(final int client, final long now)
+    {
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            if (!EntryTable.passedSince(header, layout.serverEntry(s), quarantinePasses[client][s], now,
+                timeouts.serverTimeoutNs()))
+            {
                 return false;
             }
         }
         return true;
     }
 
-    private boolean serverStuck(final int serviceId)
-    {
-        return stuck != null && stuck[serviceId];
-    }
-
-    private boolean moverStuck(final int moverIndex)
-    {
-        return stuck != null && stuck[servers.length + moverIndex];
-    }
-
     /**
-     * Whether, once the kernel is closed, a client may consume its own submission ring: always but in MOVER mode,
-     * where its mover must have ended (the kernel swept the ring after it). Read after {@link #isTerminated()}.
+     * @return where the mapping lives.
      */
-    boolean submissionsReclaimable(final ClientRings rings)
+    public Path directory()
     {
-        return mode != Mode.MOVER || !moverStuck(rings.moverIndex());
+        return mapping.directory;
     }
 
     /**
-     * The agents have stopped: this thread is now the only reader of the rings they consumed. A ring whose agent is
-     * still running (stuck in a handler) is left to that agent, which fails what is left in it when it ends: two
-     * consumers would complete calls twice.
-     */
-    private void sweep()
-    {
-        final IllegalStateException closed = new IllegalStateException("kernel closed before the call was handled");
-        if (mode == Mode.MOVER)
-        {
-            for (final Client c : clients)
-            {
-                if (moverStuck(c.rings().moverIndex()))
-                {
-                    continue;
-                }
-                final SubmissionRing sq = c.rings().submissions();
-                int n;
-                while ((n = sq.available()) > 0)
-                {
-                    for (int i = 0; i < n; i++)
-                    {
-                        final Slot slot = sq.get(i);
-                        slot.fail(Status.CLOSED, closed);
-                        slot.client().complete(slot);
-                    }
-                    sq.release(n);
-                }
-            }
-            for (int i = 0; i < movers.length; i++)
-            {
-                if (!moverStuck(i))
-                {
-                    // Handled calls on their way back: deliver them as they are.
-                    movers[i].replies().drain(slot -> slot.client().complete(slot));
-                }
-            }
-        }
-        for (final ServerAgent s : servers)
-        {
-            if (serverStuck(s.serviceId()))
-            {
-                continue;
-            }
-            s.requests().drain(slot ->
-            {
-                slot.fail(Status.CLOSED, closed);
-                slot.client().complete(slot);
-            });
-        }
-    }
-
-    /**
-     * After close, from a client thread: fails with {@link Status#CLOSED} whatever a client forwarded into a stopped
-     * server's ring after the kernel swept it (a forward that began before close and ended after). The lock makes
-     * each sweeper the rings' one consumer in turn; rings of servers still running (stuck in a handler) are left to
-     * them.
-     */
-    void sweepStranded()
-    {
-        synchronized (lock)
-        {
-            final IllegalStateException closed = new IllegalStateException("kernel closed before the call was handled");
-            for (final ServerAgent s : servers)
-            {
-                if (!serverStuck(s.serviceId()))
-                {
-                    s.requests().drain(slot ->
-                    {
-                        slot.fail(Status.CLOSED, closed);
-                        slot.client().complete(slot);
-                    });
-                }
-            }
-        }
-    }
-
-    boolean isRunning()
-    {
-        return state == RUNNING;
-    }
-
-    boolean isTerminated()
-    {
-        return state == TERMINATED;
-    }
-
-    String stateName()
-    {
-        return STATE_NAMES[state];
-    }
-
-    /**
-     * @return the mode this kernel was built with.
+     * @return the mode clients use to reach servers.
      */
     public Mode mode()
     {
@@ -578,111 +497,194 @@ public final class Kernel implements AutoCloseable
     }
 
     /**
-     * @return how many services it has; their ids are 0 to this minus 1.
+     * @return clients attached now.
      */
-    public int serviceCount()
+    public int attachedClients()
     {
-        return handlers.length;
-    }
-
-    /**
-     * Errors that escaped an agent's work loop: a handler's exception never does (it fails its own call), so any
-     * count above 0 is a bug in Ferry, reported with its stack trace on standard error the first time. The agent
-     * keeps running. Any thread.
-     *
-     * @return errors thrown out of the servers' and movers' work loops so far.
-     */
-    public long agentErrors()
-    {
-        long n = 0;
-        for (final AgentLoop loop : agentLoops)
+        checkOpen("attachedClients()");
+        int n = 0;
+        for (int c = 0; c < layout.maxClients; c++)
         {
-            n += loop.errors();
+            if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED)
+            {
+                n++;
+            }
         }
         return n;
     }
 
     /**
-     * @return the first error that escaped a server's work loop, else a mover's, or null; see {@link #agentErrors()}.
+     * @return requests the mover has routed to servers (MOVER mode).
      */
-    public Throwable firstAgentError()
+    public long forwarded()
     {
-        for (final AgentLoop loop : agentLoops)
-        {
-            if (loop.firstError() != null)
-            {
-                return loop.firstError();
-            }
-        }
-        return null;
+        return forwarded.get();
     }
 
     /**
-     * @return the counters of every server, then every mover, then every attached client; readable while running.
+     * @return clients whose rings were reclaimed because they stopped heartbeating.
      */
-    public List<AgentCounters> counters()
+    public long reclaimedClients()
     {
-        final List<AgentCounters> all = new ArrayList<>();
-        for (final ServerAgent s : servers)
-        {
-            all.add(s.counters());
-        }
-        for (final MoverAgent m : movers)
-        {
-            all.add(m.counters());
-        }
-        synchronized (lock)
-        {
-            for (final Client c : clients)
-            {
-                all.add(c.counters());
-            }
-        }
-        return all;
+        return reclaimed.get();
     }
 
     /**
-     * @return the threads of the kernel's agents (empty before start and in INLINE mode).
+     * @return corrupt records and rings the mover met (each became an error completion or a resynchronisation).
      */
-    public List<Thread> agentThreads()
+    public long corruptRecords()
     {
-        final List<Thread> threads = new ArrayList<>();
-        for (final AgentLoop l : agentLoops)
+        return corruptRecords.get();
+    }
+
+    /**
+     * @return whether the agent is running (false after close, or if it died: {@link #failure()} says why).
+     */
+    public boolean isRunning()
+    {
+        return running && agentFailure == null && thread != null && thread.isAlive();
+    }
+
+    /**
+     * @return what killed the agent, or null.
+     */
+    public Throwable failure()
+    {
+        return agentFailure;
+    }
+
+    /**
+     * Closes: refuses new calls, lets the calls in flight drain for up to the drain timeout, then tells every client
+     * and server that the kernel closed (their calls still in flight complete with CLOSED), stops the agent and
+     * removes the mapping's file and directory.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
         {
-            if (l.thread() != null)
+            return;
+        }
+        closed = true;
+        try
+        {
+            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSING);
+            final long deadline = System.nanoTime() + drainTimeout.toNanos();
+            // Only while the agent lives: one that died (of a fault in the mapping, say) drains nothing.
+            while (thread != null && thread.isAlive() && System.nanoTime() - deadline < 0 && !drained())
             {
-                threads.add(l.thread());
+                LockSupport.parkNanos(1_000_000L);
+            }
+            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
+        }
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): the others learn from the kernel's silence instead.
+        }
+        for (final Server server : servers)
+        {
+            server.close(stopTimeout);
+        }
+        running = false;
+        if (thread != null)
+        {
+            LockSupport.unpark(thread);
+            try
+            {
+                thread.join(10_000);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
             }
         }
-        return threads;
+        try
+        {
+            mapping.delete();
+        }
+        finally
+        {
+            if (thread == null || !thread.isAlive())
+            {
+                mapping.close();
+            }
+        }
+        for (final Server server : servers)
+        {
+            if (server.thread().isAlive())
+            {
+                throw new IllegalStateException("the server of service " + server.serviceId() + " did not stop "
+                    + "within " + stopTimeout.toMillis() + " ms of close (a handler that never returns, or ignores "
+                    + "interruption?); its thread " + server.thread().getName() + " is left running");
+            }
+        }
+    }
+
+    private void checkOpen(final String method)
+    {
+        if (closed)
+        {
+            throw new IllegalStateException(method + " on the IPC kernel at " + mapping.directory
+                + ", which is closed; build and start a new one");
+        }
+    }
+
+    private boolean drained()
+    {
+        final long now = System.nanoTime();
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int state = header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET);
+            if (state != IpcLayout.ATTACHED)
+            {
+                continue;
+            }
+            if (!sqReaders[c].isEmpty())
+            {
+                return false;
+            }
+            for (int s = 0; s < layout.maxServices; s++)
+            {
+                // MOVER: the server has consumed the lane; DIRECT: it has answered every call in it.
+                if (serverAlive(s, now) && !(layout.mover()
+                    ? IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes)
+                    : IpcLayout.callsAnswered(header, layout.requestLaneOffset(c, s), layout.laneBytes)))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     @Override
     public String toString()
     {
-        return "Kernel{mode=" + mode + ", services=" + handlers.length + ", movers=" + movers.length
-            + ", state=" + stateName() + "}";
+        return "Kernel{" + mapping.directory + ", mode=" + mode + ", clients=" + layout.maxClients
+            + ", services=" + layout.maxServices + "}";
     }
 
     /**
-     * Configures a {@link Kernel}. Every setter checks its argument at once and says what is allowed.
+     * Settings of an {@link Kernel}.
      *
-     * <p>Threading: not thread-safe; use from one thread, then {@link #build()}.
+     * <p>Not thread-safe: configure and build on one thread.
      */
     public static final class Builder
     {
+        private Path directory;
         private Mode mode = Mode.DIRECT;
-        private final List<Handler> handlers = new ArrayList<>();
-        private int movers = 1;
-        private int clientCapacity = 256;
-        private int serverRingCapacity = 1024;
-        private int slotBytes = 64;
+        private int services = 1;
+        private Handler[] handlers = new Handler[0];
         private int serverBatch = 64;
-        private int moverBatch = 32;
-        private int maxClients = 64;
-        private Duration drainTimeout = Duration.ofSeconds(5);
-        private Duration stopTimeout = Duration.ofSeconds(10);
+        private Duration stopTimeout = Duration.ofSeconds(5);
         private Duration callTimeout = Client.DEFAULT_CALL_TIMEOUT;
+        private int maxClients = 16;
+        private int slotBytes = 256;
+        private int maxInFlight = 64;
+        private int laneBytes;
+        private int moverBatch = 32;
+        private Duration drainTimeout = Duration.ofSeconds(1);
+        private Timeouts timeouts = Timeouts.DEFAULTS;
         private Supplier<IdleStrategy> idleStrategy = AdaptiveIdleStrategy::new;
         private AgentThreadFactory threadFactory = AgentThreadFactory.daemon();
 
@@ -691,202 +693,298 @@ public final class Kernel implements AutoCloseable
         }
 
         /**
-         * @param mode how calls reach the handlers.
+         * @param name the kernel's name: its directory is {@code /dev/shm/ferry-<user>/<name>} (or under the base named
+         *             by the system property {@code ferry.ipc.dir}).
+         * @return this builder.
+         */
+        public Builder name(final String name)
+        {
+            this.directory = Mapping.defaultDirectory(name);
+            return this;
+        }
+
+        /**
+         * @param directory where to put the mapping instead, e.g. when {@code /dev/shm} is missing or too small;
+         *                  its parent must exist. Servers and clients must attach to the same directory.
+         * @return this builder.
+         */
+        public Builder directory(final Path directory)
+        {
+            this.directory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
+        /**
+         * @param mode how calls reach the handlers; DIRECT by default. INLINE and BLOCKING need an in-process kernel.
          * @return this builder.
          */
         public Builder mode(final Mode mode)
         {
-            this.mode = Objects.requireNonNull(mode, "mode is null; pick one of " + Arrays.toString(Mode.values()));
+            this.mode = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
         /**
-         * Registers a service. Ids are dense: the first service is 0, the next 1, and so on.
+         * Serves a service in this kernel's process: a server agent (INLINE: the caller's thread) runs
+         * {@code handler} for every call to {@code id}.
          *
-         * @param id      the service's id, equal to the number of services registered before it.
-         * @param handler the service's handler.
+         * @param id      the service id, from 0; the kernel has at least {@code id + 1} services.
+         * @param handler its handler.
          * @return this builder.
+         * @throws IllegalArgumentException for a negative id, or one given twice.
          */
         public Builder service(final int id, final Handler handler)
         {
-            Objects.requireNonNull(handler, "handler of service " + id + " is null");
-            if (id != handlers.size())
+            Objects.requireNonNull(handler, "handler");
+            if (id < 0 || id >= IpcLayout.MAX_SERVICES_LIMIT)
             {
-                throw new IllegalArgumentException("service id " + id + " is out of order; ids are dense and start "
-                    + "at 0, so the next service must be " + handlers.size());
+                throw new IllegalArgumentException("service id " + id + " is outside 0-"
+                    + (IpcLayout.MAX_SERVICES_LIMIT - 1));
             }
-            handlers.add(handler);
-            return this;
-        }
-
-        /**
-         * @param movers how many movers share the clients (MOVER mode); at least 1.
-         * @return this builder.
-         */
-        public Builder movers(final int movers)
-        {
-            if (movers < 1)
+            if (id >= handlers.length)
             {
-                throw new IllegalArgumentException("movers is " + movers + "; it must be at least 1");
+                handlers = java.util.Arrays.copyOf(handlers, id + 1);
             }
-            this.movers = movers;
-            return this;
-        }
-
-        /**
-         * @param capacity slots per client, which bounds its calls in flight, and entries in its submission and
-         *                 completion rings; a power of two, at least 2.
-         * @return this builder.
-         */
-        public Builder clientCapacity(final int capacity)
-        {
-            this.clientCapacity = Capacity.check("clientCapacity", capacity, 2);
-            return this;
-        }
-
-        /**
-         * @param capacity entries in each server's request ring; a power of two, at least 2.
-         * @return this builder.
-         */
-        public Builder serverRingCapacity(final int capacity)
-        {
-            this.serverRingCapacity = Capacity.check("serverRingCapacity", capacity, 2);
-            return this;
-        }
-
-        /**
-         * @param bytes the payload size of a slot, the largest request or reply; from 1 to 1 MiB.
-         * @return this builder.
-         */
-        public Builder slotBytes(final int bytes)
-        {
-            if (bytes < 1 || bytes > (1 << 20))
+            if (handlers[id] != null)
             {
-                throw new IllegalArgumentException("slotBytes is " + bytes + "; it must be from 1 to 1048576");
+                throw new IllegalArgumentException("service " + id + " was given twice");
             }
-            this.slotBytes = bytes;
+            handlers[id] = handler;
+            services = Math.max(services, id + 1);
             return this;
         }
 
         /**
-         * @param limit most calls a server handles per duty cycle; at least 1.
+         * @param services how many services (ids 0 to services - 1) servers may attach to; at least one more than the
+         *                 highest id given to {@link #service}.
          * @return this builder.
          */
-        public Builder serverBatch(final int limit)
+        public Builder services(final int services)
         {
-            if (limit < 1)
-            {
-                throw new IllegalArgumentException("serverBatch is " + limit + "; it must be at least 1");
-            }
-            this.serverBatch = limit;
+            this.services = services;
             return this;
         }
 
         /**
-         * @param limit most calls a mover moves from one client per pass; at least 1.
+         * @param batch most calls a server answers from one client's lane per pass before it looks at the next.
          * @return this builder.
          */
-        public Builder moverBatch(final int limit)
+        public Builder serverBatch(final int batch)
         {
-            if (limit < 1)
+            if (batch < 1)
             {
-                throw new IllegalArgumentException("moverBatch is " + limit + "; it must be at least 1");
+                throw new IllegalArgumentException("server batch " + batch + " must be at least 1");
             }
-            this.moverBatch = limit;
+            this.serverBatch = batch;
             return this;
         }
 
         /**
-         * @param max most clients attached at once; at least 1.
+         * @param timeout how long {@link Kernel#close()} waits for each of its servers to stop (then interrupts it).
          * @return this builder.
          */
-        public Builder maxClients(final int max)
+        public Builder stopTimeout(final Duration timeout)
         {
-            if (max < 1)
-            {
-                throw new IllegalArgumentException("maxClients is " + max + "; it must be at least 1");
-            }
-            this.maxClients = max;
+            this.stopTimeout = positive(timeout, "stop timeout");
             return this;
         }
 
         /**
-         * @param timeout how long {@link Kernel#close()} lets calls in flight finish; 0 or more.
+         * @param timeout the deadline of every call of a client made by {@link Kernel#newClient()}, unless the
+         *                client or the call says else; {@link Client#DEFAULT_CALL_TIMEOUT} by default.
+         * @return this builder.
+         */
+        public Builder callTimeout(final Duration timeout)
+        {
+            this.callTimeout = positive(timeout, "call timeout");
+            return this;
+        }
+
+        private static Duration positive(final Duration timeout, final String what)
+        {
+            Objects.requireNonNull(timeout, what);
+            if (timeout.isNegative() || timeout.isZero())
+            {
+                throw new IllegalArgumentException(what + " " + timeout + " must be positive");
+            }
+            return timeout;
+        }
+
+        /**
+         * @param maxClients how many clients may be attached at once.
+         * @return this builder.
+         */
+        public Builder maxClients(final int maxClients)
+        {
+            this.maxClients = maxClients;
+            return this;
+        }
+
+        /**
+         * @param slotBytes the largest request or reply, in bytes.
+         * @return this builder.
+         */
+        public Builder slotBytes(final int slotBytes)
+        {
+            this.slotBytes = slotBytes;
+            return this;
+        }
+
+        /**
+         * @param maxInFlight calls one client may have in flight before {@code submit} returns back-pressure.
+         * @return this builder.
+         */
+        public Builder maxInFlight(final int maxInFlight)
+        {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /**
+         * @param bytes capacity of each lane (the request ring and the reply ring of one client and one service), a
+         *              power of two from 1024 holding at least eight records of the largest slot; 0 (the default)
+         *              for one that holds a client's {@code maxInFlight} calls. A smaller lane holds calls back
+         *              (staged, sent on as the server catches up) and makes the server wait for the client to read
+         *              its replies.
+         * @return this builder.
+         */
+        public Builder laneBytes(final int bytes)
+        {
+            this.laneBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param batch most requests the mover takes from one client per pass.
+         * @return this builder.
+         */
+        public Builder moverBatch(final int batch)
+        {
+            if (batch < 1)
+            {
+                throw new IllegalArgumentException("mover batch " + batch + " must be at least 1");
+            }
+            this.moverBatch = batch;
+            return this;
+        }
+
+        /**
+         * @param timeout how long {@link Kernel#close()} lets calls in flight drain.
          * @return this builder.
          */
         public Builder drainTimeout(final Duration timeout)
         {
-            Objects.requireNonNull(timeout, "drainTimeout is null");
+            Objects.requireNonNull(timeout, "drain timeout");
             if (timeout.isNegative())
             {
-                throw new IllegalArgumentException("drainTimeout is " + timeout + "; it must not be negative");
+                throw new IllegalArgumentException("drain timeout " + timeout + " must not be negative");
             }
             this.drainTimeout = timeout;
             return this;
         }
 
         /**
-         * @param timeout how long {@link Kernel#close()} waits for the agents' threads to end once asked to stop,
-         *                interrupting them halfway through; positive. A thread still running then is reported by close
-         *                with an exception and left to end when its handler returns.
+         * @param timeouts heartbeat interval and liveness timeouts, written into the mapping for every process.
          * @return this builder.
          */
-        public Builder stopTimeout(final Duration timeout)
+        public Builder timeouts(final Timeouts timeouts)
         {
-            Objects.requireNonNull(timeout, "stopTimeout is null");
-            if (timeout.isNegative() || timeout.isZero())
-            {
-                throw new IllegalArgumentException("stopTimeout is " + timeout + "; it must be positive");
-            }
-            this.stopTimeout = timeout;
+            this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
             return this;
         }
 
         /**
-         * @param timeout the call timeout of the kernel's clients, until a client sets its own
-         *                ({@link Client#callTimeout(Duration)}) or a call passes one; positive. Default
-         *                {@link Client#DEFAULT_CALL_TIMEOUT}.
-         * @return this builder.
-         */
-        public Builder callTimeout(final Duration timeout)
-        {
-            this.callTimeout = Client.checkTimeout(timeout, "callTimeout");
-            return this;
-        }
-
-        /**
-         * @param supplier makes one idle strategy per polling agent and per client (not used by BLOCKING servers,
-         *                 which park until woken).
+         * @param supplier the idle strategy of the mover (MOVER mode), of the servers this kernel runs, and of the
+         *                 waits of the clients it makes; BLOCKING mode parks instead.
          * @return this builder.
          */
         public Builder idleStrategy(final Supplier<IdleStrategy> supplier)
         {
-            this.idleStrategy = Objects.requireNonNull(supplier, "idle strategy supplier is null");
+            this.idleStrategy = Objects.requireNonNull(supplier, "supplier");
             return this;
         }
 
         /**
-         * @param factory makes the agents' threads; the affinity module's factory pins them.
+         * @param factory makes the kernel's agent threads (role MOVER index 0; SERVER and the service id), e.g.
+         *                pinning ones.
          * @return this builder.
          */
         public Builder threadFactory(final AgentThreadFactory factory)
         {
-            this.threadFactory = Objects.requireNonNull(factory, "thread factory is null");
+            this.threadFactory = Objects.requireNonNull(factory, "factory");
             return this;
         }
 
         /**
-         * @return a kernel, not yet started.
-         * @throws IllegalStateException if no service was registered, or the JVM lacks the flag Agrona needs.
+         * Creates the kernel's memory: direct memory in-process, or the mapping in its directory (a mapping left by
+         * a kernel that died is replaced; one whose kernel still heartbeats is refused).
+         *
+         * @return the kernel, not yet started.
+         * @throws IllegalArgumentException naming the setting out of range.
+         * @throws IllegalStateException    for INLINE or BLOCKING across processes, or a live kernel in the directory.
          */
         public Kernel build()
         {
             AgronaAccess.check();
-            if (handlers.isEmpty())
+            if (services < handlers.length)
             {
-                throw new IllegalStateException("no services: register at least one with service(0, handler)");
+                throw new IllegalArgumentException("services(" + services + ") leaves out service "
+                    + (handlers.length - 1) + " given to service(); raise it or leave it out");
             }
-            return new Kernel(this);
+            final IpcLayout layout = IpcLayout.of(
+                mode == Mode.MOVER ? IpcLayout.MODE_MOVER : IpcLayout.MODE_DIRECT,
+                maxClients, services, slotBytes, maxInFlight, laneBytes);
+            if (directory == null)
+            {
+                return new Kernel(this, Mapping.inMemory("kernel-" + NEXT_ID.incrementAndGet(), layout, timeouts));
+            }
+            if (mode == Mode.INLINE || mode == Mode.BLOCKING)
+            {
+                throw new IllegalStateException("mode " + mode + " needs one JVM (it runs handlers on the caller's "
+                    + "thread, or unparks threads): leave out name() and directory() for an in-process kernel, or use "
+                    + "DIRECT or MOVER across processes");
+            }
+            final Path file = directory.resolve(IpcLayout.FILE_NAME);
+            if (Files.exists(file))
+            {
+                refuseIfLive(file);
+            }
+            return new Kernel(this, Mapping.create(directory, layout, timeouts));
+        }
+
+        private void refuseIfLive(final Path file)
+        {
+            Mapping old = null;
+            try
+            {
+                old = Mapping.open(directory);
+                final UnsafeBuffer h = old.buffer;
+                final long pid = h.getLong(IpcLayout.KERNEL_PID_OFFSET);
+                final int state = h.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET);
+                final long silence = System.nanoTime() - h.getLongVolatile(IpcLayout.KERNEL_HEARTBEAT_OFFSET);
+                final long timeout = h.getLong(IpcLayout.KERNEL_TIMEOUT_OFFSET);
+                if (state != IpcLayout.KERNEL_CLOSED && silence >= 0 && silence <= Math.max(timeout, 1_000_000L)
+                    && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                {
+                    throw new IllegalStateException("a Ferry IPC kernel (pid " + pid + ") is already running at "
+                        + directory + "; close it first, or pick another name or directory");
+                }
+            }
+            catch (final IllegalStateException ex)
+            {
+                if (ex.getMessage() != null && ex.getMessage().startsWith("a Ferry IPC kernel"))
+                {
+                    throw ex;
+                }
+                // Not a readable mapping: replaced below.
+            }
+            finally
+            {
+                if (old != null)
+                {
+                    old.close();
+                }
+            }
         }
     }
 }

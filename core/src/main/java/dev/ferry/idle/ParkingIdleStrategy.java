@@ -9,12 +9,19 @@ import java.util.concurrent.locks.LockSupport;
  * {@link dev.ferry.Mode#BLOCKING}, where every call pays for waking the server and then the caller.
  *
  * <p>Whoever hands work to the owning thread must call {@link LockSupport#unpark(Thread)} on it afterwards; the park
- * permit makes an unpark that comes before the park a no-op wait, so no wake-up is lost.
+ * permit makes an unpark that comes before the park a no-op wait, so no wake-up is lost. Parks are timed
+ * ({@link #MAX_PARK_NS}) all the same.
  *
  * <p>Threading: stateless; {@link #idle(int)} must only be called by the thread that others unpark.
  */
 public final class ParkingIdleStrategy implements IdleStrategy
 {
+    /**
+     * The longest park: a parked agent or caller looks again this often even if nobody unparks it, so that a
+     * deadline or a peer's death is noticed without a wake-up.
+     */
+    public static final long MAX_PARK_NS = 10_000_000L;
+
     /** The one instance: the strategy holds no state. */
     public static final ParkingIdleStrategy INSTANCE = new ParkingIdleStrategy();
 
@@ -30,7 +37,7 @@ public final class ParkingIdleStrategy implements IdleStrategy
     {
         if (workCount <= 0)
         {
-            LockSupport.park(this);
+            LockSupport.parkNanos(this, MAX_PARK_NS);
         }
     }
 
@@ -40,7 +47,7 @@ public final class ParkingIdleStrategy implements IdleStrategy
     @Override
     public void idle()
     {
-        LockSupport.park(this);
+        LockSupport.parkNanos(this, MAX_PARK_NS);
     }
 
     /**

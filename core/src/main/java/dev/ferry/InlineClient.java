@@ -1,0 +1,371 @@
+package dev.ferry;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * {@link Mode#INLINE}'s client: no lane and no other thread, each handler runs on the caller's thread inside
+ * {@link #flush()} or {@link #call}, in the caller's slot (request in, reply written over it), as a monolithic
+ * kernel's direct call. It is the baseline the other modes are measured against, and keeps their contract: the same
+ * back-pressure at {@code maxInFlight} staged or unpolled calls, one completion per call, a handler that throws
+ * fails its call only (the completion carries the very throwable: nothing crosses a process here), and a handler
+ * that calls back into the client whose flush runs it is refused.
+ *
+ * <p>A handler runs to its end on the caller's thread, so a call cannot time out: its deadline would pass only
+ * while the caller itself is busy in it. {@link #timedOutCalls()} and {@link #lateReplies()} stay 0.
+ *
+ * <p>Threading: owned by the thread that made it, as every {@link Client}. Handlers used in this mode run on each
+ * caller's thread, concurrently when several clients call them.
+ */
+final class InlineClient implements Client
+{
+    private static final byte FREE = 0;
+    private static final byte STAGED = 1;
+    private static final byte DONE = 2;
+
+    private final Kernel kernel;
+    private final Handler[] handlers;
+    private final int id;
+    private final int slotBytes;
+    private final int maxInFlight;
+    private final Thread owner;
+    private final UnsafeBuffer slots;
+    private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private final LaneCompletion completion = new LaneCompletion();
+    private final byte[] state;
+    private final long[] ids;
+    private final int[] services;
+    private final int[] lengths;
+    private final Status[] statuses;
+    private final Throwable[] failures;
+    // Calls in submission order: [head, head + staged) staged, then done ones awaiting a poll.
+    private final int[] order;
+    private int head;
+    private int count;
+    private int staged;
+    private long nextId;
+    private boolean running;
+    private boolean closed;
+    private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+
+    InlineClient(final Kernel kernel, final Handler[] handlers, final int id, final int slotBytes, final int maxInFlight)
+    {
+        this.kernel = kernel;
+        this.handlers = handlers;
+        this.id = id;
+        this.slotBytes = slotBytes;
+        this.maxInFlight = maxInFlight;
+        this.owner = Thread.currentThread();
+        this.slots = new UnsafeBuffer(new byte[Math.max(1, slotBytes * (maxInFlight + 1))]);
+        this.state = new byte[maxInFlight];
+        this.ids = new long[maxInFlight];
+        this.services = new int[maxInFlight];
+        this.lengths = new int[maxInFlight];
+        this.statuses = new Status[maxInFlight];
+        this.failures = new Throwable[maxInFlight];
+        this.order = new int[maxInFlight];
+    }
+
+    @Override
+    public long submit(final int serviceId, final DirectBuffer request, final int offset, final int length)
+    {
+        check();
+        checkRequest(serviceId, request, offset, length);
+        if (count == maxInFlight)
+        {
+            return BACK_PRESSURE;
+        }
+        int slot = 0;
+        while (state[slot] != FREE)
+        {
+            slot++;
+        }
+        state[slot] = STAGED;
+        ids[slot] = nextId++;
+        services[slot] = serviceId;
+        lengths[slot] = length;
+        slots.putBytes(slot * slotBytes, request, offset, length);
+        order[(head + count) % maxInFlight] = slot;
+        count++;
+        staged++;
+        return ids[slot];
+    }
+
+    @Override
+    public long submit(final int serviceId, final byte[] request)
+    {
+        Objects.requireNonNull(request, "request is null");
+        return submit(serviceId, new UnsafeBuffer(request), 0, request.length);
+    }
+
+    @Override
+    public int flush()
+    {
+        check();
+        int n = 0;
+        // The staged calls are the last `staged` of the queue.
+        for (int i = count - staged; i < count; i++)
+        {
+            final int slot = order[(head + i) % maxInFlight];
+            run(slot, slot * slotBytes);
+            state[slot] = DONE;
+            n++;
+        }
+        staged = 0;
+        return n;
+    }
+
+    /** Runs a call's handler in place at {@code at} of the slots; records its outcome. */
+    private void run(final int slot, final int at)
+    {
+        final int service = services[slot];
+        if (kernel.isClosed())
+        {
+            fail(slot, Status.CLOSED, new RemoteFailureException("the kernel closed before the call ran"));
+            return;
+        }
+        view.wrap(slots, at, slotBytes);
+        running = true;
+        try
+        {
+            final int reply = handlers[service].onCall(view, lengths[slot]);
+            if (view.addressOffset() != slots.addressOffset() + at || view.byteArray() != slots.byteArray()
+                || view.capacity() != slotBytes)
+            {
+                fail(slot, Status.FAILED, new RemoteFailureException("handler of service " + service
+                    + " re-wrapped its buffer: write the reply into the buffer it is given"));
+            }
+            else if (reply < 0 || reply > slotBytes)
+            {
+                fail(slot, Status.FAILED, new RemoteFailureException("handler of service " + service
+                    + " returned reply length " + reply + ", outside 0-" + slotBytes));
+            }
+            else
+            {
+                statuses[slot] = Status.OK;
+                failures[slot] = null;
+                lengths[slot] = reply;
+            }
+        }
+        catch (final Throwable t)
+        {
+            fail(slot, Status.FAILED, t);
+        }
+        finally
+        {
+            running = false;
+        }
+    }
+
+    private void fail(final int slot, final Status status, final Throwable why)
+    {
+        statuses[slot] = status;
+        failures[slot] = why;
+        lengths[slot] = 0;
+    }
+
+    @Override
+    public int poll(final CompletionHandler handler, final int limit)
+    {
+        check();
+        Objects.requireNonNull(handler, "handler is null");
+        if (limit < 1)
+        {
+            throw new IllegalArgumentException("limit " + limit + " must be at least 1");
+        }
+        int n = 0;
+        while (n < limit && count > staged)
+        {
+            final int slot = order[head];
+            head = (head + 1) % maxInFlight;
+            count--;
+            if (statuses[slot] == Status.OK)
+            {
+                completion.ok(ids[slot], services[slot], slots, slot * slotBytes, lengths[slot]);
+            }
+            else
+            {
+                completion.failed(ids[slot], services[slot], statuses[slot], failures[slot]);
+            }
+            state[slot] = FREE;
+            failures[slot] = null;
+            n++;
+            handler.onCompletion(completion);
+        }
+        return n;
+    }
+
+    @Override
+    public int await(final CompletionHandler handler, final int limit)
+    {
+        check();
+        flush();
+        return poll(handler, limit);
+    }
+
+    @Override
+    public int call(
+        final int serviceId, final DirectBuffer request, final int offset, final int length,
+        final MutableDirectBuffer reply, final int replyOffset)
+    {
+        check();
+        checkRequest(serviceId, request, offset, length);
+        Objects.requireNonNull(reply, "reply buffer is null");
+        if (count > 0)
+        {
+            throw new IllegalStateException(count + " calls made with submit() are in flight on client " + id
+                + "; poll their completions with a CompletionHandler before call()");
+        }
+        // The spare slot past the others: the request copied in, the handler run in place, the reply copied out.
+        final int slot = 0;
+        final int at = maxInFlight * slotBytes;
+        slots.putBytes(at, request, offset, length);
+        final long callId = nextId++;
+        services[slot] = serviceId;
+        lengths[slot] = length;
+        run(slot, at);
+        final Status status = statuses[slot];
+        final Throwable failure = failures[slot];
+        failures[slot] = null;
+        if (status != Status.OK)
+        {
+            throw new CallFailedException(callId, serviceId, status, failure);
+        }
+        reply.putBytes(replyOffset, slots, at, lengths[slot]);
+        return lengths[slot];
+    }
+
+    @Override
+    public int call(
+        final int serviceId, final DirectBuffer request, final int offset, final int length,
+        final MutableDirectBuffer reply, final int replyOffset, final Duration timeout)
+    {
+        LaneClient.checkTimeout(timeout);
+        return call(serviceId, request, offset, length, reply, replyOffset);
+    }
+
+    private void checkRequest(final int serviceId, final DirectBuffer request, final int offset, final int length)
+    {
+        Objects.requireNonNull(request, "request is null");
+        if (serviceId < 0 || serviceId >= handlers.length || handlers[serviceId] == null)
+        {
+            throw new IllegalArgumentException("no service " + serviceId + "; this kernel serves "
+                + Kernel.describe(handlers));
+        }
+        if (offset < 0 || length < 0 || length > request.capacity() - offset)
+        {
+            throw new IllegalArgumentException("request bytes [" + offset + ", " + ((long)offset + length)
+                + ") fall outside a buffer of " + request.capacity());
+        }
+        if (length > slotBytes)
+        {
+            throw new IllegalArgumentException("request of " + length + " bytes is larger than a slot ("
+                + slotBytes + " bytes); build the kernel with a larger slotBytes");
+        }
+    }
+
+    private void check()
+    {
+        if (Thread.currentThread() != owner)
+        {
+            throw new IllegalStateException("client " + id + " belongs to " + owner.getName() + ", not "
+                + Thread.currentThread().getName() + "; make one client per calling thread");
+        }
+        if (closed)
+        {
+            throw new IllegalStateException("client " + id + " is closed; make a new one with Kernel.newClient()");
+        }
+        if (running)
+        {
+            throw new IllegalStateException("a handler called back into client " + id + ", whose flush or call is "
+                + "running it (INLINE mode): it would wait for itself; make another client for calls from a handler");
+        }
+    }
+
+    @Override
+    public Client callTimeout(final Duration timeout)
+    {
+        check();
+        LaneClient.checkTimeout(timeout);
+        this.callTimeout = timeout;
+        return this;
+    }
+
+    @Override
+    public Duration callTimeout()
+    {
+        return callTimeout;
+    }
+
+    @Override
+    public int inFlight()
+    {
+        return count;
+    }
+
+    @Override
+    public int staged()
+    {
+        return staged;
+    }
+
+    @Override
+    public int freeSlots()
+    {
+        return maxInFlight - count;
+    }
+
+    @Override
+    public long lateReplies()
+    {
+        return 0;
+    }
+
+    @Override
+    public long timedOutCalls()
+    {
+        return 0;
+    }
+
+    @Override
+    public int id()
+    {
+        return id;
+    }
+
+    @Override
+    public Thread owner()
+    {
+        return owner;
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        if (Thread.currentThread() != owner && owner.isAlive())
+        {
+            throw new IllegalStateException("client " + id + " belongs to " + owner.getName()
+                + "; close it from that thread");
+        }
+        if (running)
+        {
+            throw new IllegalStateException("a handler tried to close client " + id + ", whose flush is running it");
+        }
+        closed = true;
+        kernel.released(this);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "InlineClient{id=" + id + ", inFlight=" + count + "}";
+    }
+}

@@ -1,0 +1,112 @@
+package dev.ferry;
+
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import dev.ferry.idle.WakeSignal;
+import org.agrona.concurrent.IdleStrategy;
+
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * What only one process can do, as a policy on top of the call lanes: wake the thread that waits for a call or a
+ * reply instead of letting it find the work at its next poll. In {@link Mode#BLOCKING} every hand-off unparks its
+ * receiver (the server after a flush, the caller after its replies): the classic microkernel. In the polling modes
+ * a client's flush wakes its server's agent (or the mover) only if it announced a park on its {@link WakeSignal}, so
+ * the first call after an idle spell waits one wake-up, not the rest of a park period, and a busy server costs the
+ * caller one fence per batch.
+ *
+ * <p>Threading: agents are registered before their threads start and clients when they attach (a volatile store
+ * each, read with acquire); {@link #server(int)}, {@link #mover()} and {@link #client(int)} are called by any thread.
+ */
+final class Wakeups
+{
+    private final boolean blocking;
+    private final AtomicReferenceArray<WakeSignal> servers;
+    private final AtomicReferenceArray<Thread> serverThreads;
+    private final AtomicReferenceArray<Thread> clientThreads;
+    private final WakeSignal moverSignal = new WakeSignal();
+    private volatile Thread moverThread;
+
+    Wakeups(final boolean blocking, final int services, final int clients)
+    {
+        this.blocking = blocking;
+        this.servers = new AtomicReferenceArray<>(services);
+        this.serverThreads = new AtomicReferenceArray<>(services);
+        this.clientThreads = new AtomicReferenceArray<>(clients);
+    }
+
+    /** Registers a server's agent: its idle strategy announces its parks on the service's signal. */
+    void server(final int service, final Thread thread, final IdleStrategy idle)
+    {
+        final WakeSignal signal = new WakeSignal();
+        if (idle instanceof AdaptiveIdleStrategy)
+        {
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
+        }
+        serverThreads.set(service, thread);
+        servers.set(service, signal);
+    }
+
+    /** Registers the mover's agent. */
+    void mover(final Thread thread, final IdleStrategy idle)
+    {
+        if (idle instanceof AdaptiveIdleStrategy)
+        {
+            ((AdaptiveIdleStrategy)idle).wakeSignal(moverSignal);
+        }
+        moverThread = thread;
+    }
+
+    /** Registers the thread that owns client {@code client}: blocking mode unparks it when its replies land. */
+    void client(final int client, final Thread owner)
+    {
+        clientThreads.set(client, owner);
+    }
+
+    /** Calls were published to {@code service}'s server. */
+    void server(final int service)
+    {
+        if (blocking)
+        {
+            final Thread t = serverThreads.get(service);
+            if (t != null)
+            {
+                LockSupport.unpark(t);
+            }
+            return;
+        }
+        final WakeSignal signal = servers.get(service);
+        if (signal != null)
+        {
+            signal.wake();
+        }
+    }
+
+    /** Calls were published to the mover. */
+    void mover()
+    {
+        if (blocking)
+        {
+            final Thread t = moverThread;
+            if (t != null)
+            {
+                LockSupport.unpark(t);
+            }
+            return;
+        }
+        moverSignal.wake();
+    }
+
+    /** Replies were published to client {@code client}. */
+    void client(final int client)
+    {
+        if (blocking)
+        {
+            final Thread t = clientThreads.get(client);
+            if (t != null)
+            {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+}
