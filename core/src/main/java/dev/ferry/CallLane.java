@@ -3,9 +3,6 @@ package dev.ferry;
 import org.agrona.BitUtil;
 import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.RecordDescriptor;
-import org.agrona.concurrent.ringbuffer.RingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 import java.nio.charset.StandardCharsets;
 
@@ -56,9 +53,9 @@ final class CallLane
 
     /** The shortest call record: the record header and the call header. */
     static final int MIN_RECORD = IpcLayout.RECORD_HEADER + IpcLayout.MSG_HEADER;
-    private static final int TYPE_OFFSET = RecordDescriptor.typeOffset(0);
+    private static final int TYPE_OFFSET = LaneDescriptor.TYPE_OFFSET;
     private static final int MSG = IpcLayout.RECORD_HEADER;
-    private static final int PADDING = RingBuffer.PADDING_MSG_TYPE_ID;
+    private static final int PADDING = LaneDescriptor.PADDING_TYPE;
     /** How long a takeover walk waits, at a zeroed header, for a consuming client to store its head: a few µs. */
     private static final int TAKEOVER_SPINS = 1024;
 
@@ -91,14 +88,14 @@ final class CallLane
     {
         this.buffer = ring;
         this.slotBytes = slotBytes;
-        this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
+        this.capacity = ring.capacity() - LaneDescriptor.TRAILER_LENGTH;
         this.mask = capacity - 1;
-        this.headIndex = capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET;
-        this.tailIndex = capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
-        this.cursorIndex = capacity + IpcLayout.SERVER_CURSOR_OFFSET;
-        this.haltedIndex = capacity + IpcLayout.SERVER_HALTED_OFFSET;
-        this.epochIndex = capacity + IpcLayout.LANE_EPOCH_OFFSET;
-        this.haltRequestIndex = capacity + IpcLayout.HALT_REQUEST_OFFSET;
+        this.headIndex = capacity + LaneDescriptor.HEAD_OFFSET;
+        this.tailIndex = capacity + LaneDescriptor.TAIL_OFFSET;
+        this.cursorIndex = capacity + LaneDescriptor.SERVER_CURSOR_OFFSET;
+        this.haltedIndex = capacity + LaneDescriptor.SERVER_HALTED_OFFSET;
+        this.epochIndex = capacity + LaneDescriptor.LANE_EPOCH_OFFSET;
+        this.haltRequestIndex = capacity + LaneDescriptor.HALT_REQUEST_OFFSET;
     }
 
     /** @return the client generation this lane was last bound to, 0 if none. */
@@ -118,7 +115,7 @@ final class CallLane
         halted = false;
         emptyReads = 0;
         cursor = buffer.getLongVolatile(headIndex);
-        if (cursor < 0 || (cursor & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        if (cursor < 0 || (cursor & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
             cursor = 0;
             halt("head position out of range");
@@ -153,9 +150,9 @@ final class CallLane
         final long tail = buffer.getLongVolatile(tailIndex);
         long at = Math.max(published, head);
         if (head < 0 || tail < head || tail - head > capacity || at > tail
-            || ((at | tail) & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+            || ((at | tail) & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
-            cursor = head < 0 || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0 ? 0 : head;
+            cursor = head < 0 || (head & (LaneDescriptor.ALIGNMENT - 1)) != 0 ? 0 : head;
             halt("positions out of range: head " + head + ", tail " + tail + ", server cursor " + published);
             return 0;
         }
@@ -184,7 +181,7 @@ final class CallLane
             final int type = buffer.getInt(index + TYPE_OFFSET);
             // Checked before it is aligned, against what is left of the ring and before the tail (both multiples of
             // 8): the aligned length cannot overflow, nor pass either.
-            if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index
+            if (length < (type == PADDING ? LaneDescriptor.RECORD_HEADER : MIN_RECORD) || length > capacity - index
                 || length > tail - at)
             {
                 final long head2 = awaitHeadPast(at, tail);
@@ -198,7 +195,7 @@ final class CallLane
                 halt("record length " + length + " at position " + at + " (tail " + tail + ")");
                 return failed;
             }
-            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            final int aligned = BitUtil.align(length, LaneDescriptor.ALIGNMENT);
             if (type == IpcLayout.REQUEST_TYPE)
             {
                 fail(buffer, index, length, slotBytes, leftBehind(service));
@@ -242,7 +239,7 @@ final class CallLane
     private long headPast(final long at, final long tail)
     {
         final long head = buffer.getLongVolatile(headIndex);
-        return head > at && head <= tail && (head & (RecordDescriptor.ALIGNMENT - 1)) == 0 ? head : -1;
+        return head > at && head <= tail && (head & (LaneDescriptor.ALIGNMENT - 1)) == 0 ? head : -1;
     }
 
     /**
@@ -288,7 +285,7 @@ final class CallLane
             // The client reset the lane: everything before its head is gone, nothing after it answered.
             epoch = e;
             final long head = buffer.getLongVolatile(headIndex);
-            if (head < 0 || (head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+            if (head < 0 || (head & (LaneDescriptor.ALIGNMENT - 1)) != 0)
             {
                 halt(calls, "head position " + head + " out of range after a reset");
                 return 0;
@@ -333,10 +330,10 @@ final class CallLane
                     calls.onCall(buffer, index, length);
                 }
                 n++;
-                cursor += BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+                cursor += BitUtil.align(length, LaneDescriptor.ALIGNMENT);
                 continue;
             }
-            if (length < (type == PADDING ? RecordDescriptor.HEADER_LENGTH : MIN_RECORD) || length > capacity - index)
+            if (length < (type == PADDING ? LaneDescriptor.RECORD_HEADER : MIN_RECORD) || length > capacity - index)
             {
                 halt(calls, "record length " + length + " at position " + cursor);
                 break;
@@ -346,7 +343,7 @@ final class CallLane
                 halt(calls, "record type " + type + " at position " + cursor);
                 break;
             }
-            final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            final int aligned = BitUtil.align(length, LaneDescriptor.ALIGNMENT);
             if (aligned > tail - cursor)
             {
                 // Not a request: the record may be a lap old (a full lane, everything answered), so it is walked
@@ -392,7 +389,7 @@ final class CallLane
     {
         final long head = buffer.getLongVolatile(headIndex);
         final long tail = buffer.getLongVolatile(tailIndex);
-        if (cursor < head && head <= tail && (head & (RecordDescriptor.ALIGNMENT - 1)) == 0)
+        if (cursor < head && head <= tail && (head & (LaneDescriptor.ALIGNMENT - 1)) == 0)
         {
             // The client consumed past the cursor: everything before its head was answered (a takeover walk that
             // stopped at a reply the client was consuming leaves the cursor there). Go on from the head.
@@ -455,22 +452,22 @@ final class CallLane
      */
     static long reset(final UnsafeBuffer lane, final int capacity, final long epoch)
     {
-        if (lane.getLongVolatile(capacity + IpcLayout.SERVER_HALTED_OFFSET) != epoch + 1)
+        if (lane.getLongVolatile(capacity + LaneDescriptor.SERVER_HALTED_OFFSET) != epoch + 1)
         {
             return -1;
         }
-        final long head = lane.getLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET);
-        final long tail = lane.getLongVolatile(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET);
-        final long cursor = lane.getLongVolatile(capacity + IpcLayout.SERVER_CURSOR_OFFSET);
+        final long head = lane.getLongVolatile(capacity + LaneDescriptor.HEAD_OFFSET);
+        final long tail = lane.getLongVolatile(capacity + LaneDescriptor.TAIL_OFFSET);
+        final long cursor = lane.getLongVolatile(capacity + LaneDescriptor.SERVER_CURSOR_OFFSET);
         final long position = BitUtil.align(
             Math.max(sanePosition(head), Math.max(sanePosition(tail), sanePosition(cursor))),
-            RecordDescriptor.ALIGNMENT);
+            LaneDescriptor.ALIGNMENT);
         lane.setMemory(0, capacity, (byte)0);
-        lane.putLong(capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
-        lane.putLong(capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
-        lane.putLong(capacity + LaneWriter.LAST_CLAIM_OFFSET, position);
-        lane.putLongVolatile(capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
-        lane.putLongVolatile(capacity + IpcLayout.LANE_EPOCH_OFFSET, epoch + 1);
+        lane.putLong(capacity + LaneDescriptor.TAIL_OFFSET, position);
+        lane.putLong(capacity + LaneDescriptor.HEAD_CACHE_OFFSET, position);
+        lane.putLong(capacity + LaneDescriptor.LAST_CLAIM_OFFSET, position);
+        lane.putLongVolatile(capacity + LaneDescriptor.HEAD_OFFSET, position);
+        lane.putLongVolatile(capacity + LaneDescriptor.LANE_EPOCH_OFFSET, epoch + 1);
         return position;
     }
 

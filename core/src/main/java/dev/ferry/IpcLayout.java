@@ -2,8 +2,6 @@ package dev.ferry;
 
 import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.RecordDescriptor;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 /**
  * The versioned layout of a Ferry IPC mapping, as docs/ipc-layout.md describes it: a header, a client table, a
@@ -21,8 +19,8 @@ final class IpcLayout
 
     static final int PAGE = 4096;
     static final int CACHE_LINE = 64;
-    static final int TRAILER = RingBufferDescriptor.TRAILER_LENGTH;
-    static final int RECORD_HEADER = RecordDescriptor.HEADER_LENGTH;
+    static final int TRAILER = LaneDescriptor.TRAILER_LENGTH;
+    static final int RECORD_HEADER = LaneDescriptor.RECORD_HEADER;
 
     // Header fields.
     static final int MAGIC_OFFSET = 0;
@@ -91,13 +89,6 @@ final class IpcLayout
     static final int CALL_SLOT_OFFSET = 12;
     static final int CALL_LENGTH_OFFSET = 16;
     static final int CALL_STATUS_OFFSET = 20;
-    // DIRECT lanes' trailer words past Agrona's (offsets from the data area's end; lanes leave Agrona's consumer
-    // heartbeat unused): the server's read position in a line of its own, written per batch; the halt-and-reset
-    // handshake in the last line, written only after a corrupt record. See CallLane.
-    static final int SERVER_CURSOR_OFFSET = 640;
-    static final int SERVER_HALTED_OFFSET = 704;
-    static final int LANE_EPOCH_OFFSET = 712;
-    static final int HALT_REQUEST_OFFSET = 720;
 
     static final int STATUS_OK = 0;
     static final int STATUS_FAILED = 1;
@@ -222,7 +213,7 @@ final class IpcLayout
     /** Bytes one record of a full slot takes in a ring, alignment included. */
     static int recordBytes(final int slotBytes)
     {
-        return BitUtil.align(RECORD_HEADER + MSG_HEADER + slotBytes, RecordDescriptor.ALIGNMENT);
+        return BitUtil.align(RECORD_HEADER + MSG_HEADER + slotBytes, LaneDescriptor.ALIGNMENT);
     }
 
     /**
@@ -437,8 +428,8 @@ final class IpcLayout
     static boolean ringEmpty(final UnsafeBuffer mapping, final long offset, final int capacity)
     {
         final int trailer = (int)offset + capacity;
-        return mapping.getLongVolatile(trailer + RingBufferDescriptor.HEAD_POSITION_OFFSET)
-            == mapping.getLongVolatile(trailer + RingBufferDescriptor.TAIL_POSITION_OFFSET);
+        return mapping.getLongVolatile(trailer + LaneDescriptor.HEAD_OFFSET)
+            == mapping.getLongVolatile(trailer + LaneDescriptor.TAIL_OFFSET);
     }
 
     /**
@@ -448,10 +439,10 @@ final class IpcLayout
     static boolean callsAnswered(final UnsafeBuffer mapping, final long offset, final int capacity)
     {
         final int trailer = (int)offset + capacity;
-        return mapping.getLongVolatile(trailer + SERVER_CURSOR_OFFSET)
-            >= mapping.getLongVolatile(trailer + RingBufferDescriptor.TAIL_POSITION_OFFSET)
-            || mapping.getLongVolatile(trailer + SERVER_HALTED_OFFSET)
-            == mapping.getLongVolatile(trailer + LANE_EPOCH_OFFSET) + 1;
+        return mapping.getLongVolatile(trailer + LaneDescriptor.SERVER_CURSOR_OFFSET)
+            >= mapping.getLongVolatile(trailer + LaneDescriptor.TAIL_OFFSET)
+            || mapping.getLongVolatile(trailer + LaneDescriptor.SERVER_HALTED_OFFSET)
+            == mapping.getLongVolatile(trailer + LaneDescriptor.LANE_EPOCH_OFFSET) + 1;
     }
 
     /** The buffer of a ring at {@code offset} of the mapping, with data area {@code capacity} and its trailer. */

@@ -8,8 +8,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.RecordDescriptor;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -976,7 +974,7 @@ final class LaneClient implements Client, RingReader.RecordHandler
         {
             laneBroken[service] = true;
             final UnsafeBuffer lane = requestLanes[service].buffer();
-            lane.putLongVolatile(layout.laneBytes + IpcLayout.HALT_REQUEST_OFFSET, laneEpochs[service] + 1);
+            lane.putLongVolatile(layout.laneBytes + LaneDescriptor.HALT_REQUEST_OFFSET, laneEpochs[service] + 1);
         }
         tryResetLane(service);
     }
@@ -992,7 +990,7 @@ final class LaneClient implements Client, RingReader.RecordHandler
         final UnsafeBuffer lane = requestLanes[service].buffer();
         final int capacity = layout.laneBytes;
         final long epoch = laneEpochs[service];
-        if (lane.getLongVolatile(capacity + IpcLayout.SERVER_HALTED_OFFSET) != epoch + 1)
+        if (lane.getLongVolatile(capacity + LaneDescriptor.SERVER_HALTED_OFFSET) != epoch + 1)
         {
             return !laneBroken[service];
         }
@@ -1126,7 +1124,7 @@ final class LaneClient implements Client, RingReader.RecordHandler
         for (int s = 0; s < layout.maxServices; s++)
         {
             if (!moverMode && (laneBroken[s] || fifoCount[s] > 0)
-                && requestLanes[s].buffer().getLongVolatile(layout.laneBytes + IpcLayout.SERVER_HALTED_OFFSET)
+                && requestLanes[s].buffer().getLongVolatile(layout.laneBytes + LaneDescriptor.SERVER_HALTED_OFFSET)
                 == laneEpochs[s] + 1)
             {
                 // The server halted the lane (a corrupt record, or this client asked): replies before it first.
@@ -1186,7 +1184,7 @@ final class LaneClient implements Client, RingReader.RecordHandler
     private void failPassedUnanswered(final int service)
     {
         final UnsafeBuffer lane = requestLanes[service].buffer();
-        final long passed = lane.getLongVolatile(layout.laneBytes + IpcLayout.SERVER_CURSOR_OFFSET);
+        final long passed = lane.getLongVolatile(layout.laneBytes + LaneDescriptor.SERVER_CURSOR_OFFSET);
         drainReplies();
         final int count = fifoCount[service];
         for (int i = 0; i < count; i++)

@@ -3,9 +3,6 @@ package dev.ferry;
 import org.agrona.BitUtil;
 import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.RecordDescriptor;
-import org.agrona.concurrent.ringbuffer.RingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 /**
  * The producer side of a single-producer ring (a <em>lane</em>) in shared memory, laid out as Agrona's ring buffers
@@ -30,17 +27,11 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 final class LaneWriter
 {
     /** What {@link #claim} returns when the ring has no room. */
-    static final int INSUFFICIENT_CAPACITY = RingBuffer.INSUFFICIENT_CAPACITY;
+    static final int INSUFFICIENT_CAPACITY = -2;
 
-    private static final int HEADER = RecordDescriptor.HEADER_LENGTH;
-    private static final int TYPE_OFFSET = RecordDescriptor.typeOffset(0);
+    private static final int HEADER = LaneDescriptor.RECORD_HEADER;
+    private static final int TYPE_OFFSET = LaneDescriptor.TYPE_OFFSET;
     private static final int NONE = Integer.MIN_VALUE;
-    /**
-     * Where, in the trailer, the producer stores the position of its latest claim before it advances the tail (the
-     * slot of Agrona's correlation counter, which lanes do not use): a producer that replaces a dead one learns from
-     * it where an uncommitted claim starts, see {@link #padUncommitted()}.
-     */
-    static final int LAST_CLAIM_OFFSET = RingBufferDescriptor.CORRELATION_COUNTER_OFFSET;
 
     private final UnsafeBuffer buffer;
     private final byte[] array;
@@ -62,14 +53,14 @@ final class LaneWriter
     LaneWriter(final UnsafeBuffer ring)
     {
         this.buffer = ring;
-        this.capacity = RingBufferDescriptor.checkCapacity(ring.capacity(), 2 * HEADER);
+        this.capacity = LaneDescriptor.checkCapacity(ring.capacity() - LaneDescriptor.TRAILER_LENGTH);
         this.maxMessage = capacity >> 3;
         this.array = ring.byteArray();
         this.address = ring.addressOffset();
-        this.tailAddress = address + capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
-        this.headCacheAddress = address + capacity + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET;
-        this.headAddress = address + capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET;
-        this.lastClaimAddress = address + capacity + LAST_CLAIM_OFFSET;
+        this.tailAddress = address + capacity + LaneDescriptor.TAIL_OFFSET;
+        this.headCacheAddress = address + capacity + LaneDescriptor.HEAD_CACHE_OFFSET;
+        this.headAddress = address + capacity + LaneDescriptor.HEAD_OFFSET;
+        this.lastClaimAddress = address + capacity + LaneDescriptor.LAST_CLAIM_OFFSET;
     }
 
     /** @return the ring's buffer, data area and trailer. */
@@ -99,11 +90,11 @@ final class LaneWriter
                 + ", an eighth of the " + capacity + "-byte ring");
         }
         final int recordLength = length + HEADER;
-        final int aligned = BitUtil.align(recordLength, RecordDescriptor.ALIGNMENT);
+        final int aligned = BitUtil.align(recordLength, LaneDescriptor.ALIGNMENT);
         final int mask = capacity - 1;
         long head = UnsafeApi.getLong(array, headCacheAddress);
         final long tail = UnsafeApi.getLong(array, tailAddress);
-        if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        if ((tail & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
             // Only a corrupt trailer: its reader resynchronises the ring (an aligned tail) or has it reset.
             return INSUFFICIENT_CAPACITY;
@@ -146,7 +137,7 @@ final class LaneWriter
         UnsafeApi.putLongRelease(array, tailAddress, newTail);
         if (padding != 0)
         {
-            UnsafeApi.putInt(array, address + tailIndex + TYPE_OFFSET, RingBuffer.PADDING_MSG_TYPE_ID);
+            UnsafeApi.putInt(array, address + tailIndex + TYPE_OFFSET, LaneDescriptor.PADDING_TYPE);
             UnsafeApi.putIntRelease(array, address + tailIndex, padding);
         }
         if (writeIndex == INSUFFICIENT_CAPACITY)
@@ -211,9 +202,9 @@ final class LaneWriter
      */
     boolean hasRoomFor(final int length)
     {
-        final int required = BitUtil.align(length + HEADER, RecordDescriptor.ALIGNMENT);
+        final int required = BitUtil.align(length + HEADER, LaneDescriptor.ALIGNMENT);
         final long tail = UnsafeApi.getLong(array, tailAddress);
-        if ((tail & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        if ((tail & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
             return false;
         }
@@ -249,11 +240,11 @@ final class LaneWriter
         final int mask = capacity - 1;
         // Compared, not subtracted first: a difference of hostile positions could overflow into range.
         if (head < 0 || tail < head || tail - head > capacity
-            || ((head | tail) & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+            || ((head | tail) & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
             return -1;
         }
-        long position = lastClaim > head && lastClaim <= tail && (lastClaim & (RecordDescriptor.ALIGNMENT - 1)) == 0
+        long position = lastClaim > head && lastClaim <= tail && (lastClaim & (LaneDescriptor.ALIGNMENT - 1)) == 0
             ? lastClaim : head;
         while (position < tail)
         {
@@ -267,14 +258,14 @@ final class LaneWriter
                 {
                     // A padding to the ring's end never published, then a record at the start: pad both, the
                     // start first, so the reader finds it padded when it gets there.
-                    UnsafeApi.putInt(array, address + TYPE_OFFSET, RingBuffer.PADDING_MSG_TYPE_ID);
+                    UnsafeApi.putInt(array, address + TYPE_OFFSET, LaneDescriptor.PADDING_TYPE);
                     UnsafeApi.putIntRelease(array, address, gap - toEnd);
-                    UnsafeApi.putInt(array, address + index + TYPE_OFFSET, RingBuffer.PADDING_MSG_TYPE_ID);
+                    UnsafeApi.putInt(array, address + index + TYPE_OFFSET, LaneDescriptor.PADDING_TYPE);
                     UnsafeApi.putIntRelease(array, address + index, toEnd);
                 }
                 else
                 {
-                    UnsafeApi.putInt(array, address + index + TYPE_OFFSET, RingBuffer.PADDING_MSG_TYPE_ID);
+                    UnsafeApi.putInt(array, address + index + TYPE_OFFSET, LaneDescriptor.PADDING_TYPE);
                     UnsafeApi.putIntRelease(array, address + index, gap);
                 }
                 return gap;
@@ -285,7 +276,7 @@ final class LaneWriter
             {
                 return -1;
             }
-            position += BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+            position += BitUtil.align(length, LaneDescriptor.ALIGNMENT);
         }
         return 0;
     }

@@ -3,9 +3,6 @@ package dev.ferry;
 import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
-import org.agrona.concurrent.ringbuffer.RecordDescriptor;
-import org.agrona.concurrent.ringbuffer.RingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 /**
  * The consumer side of an Agrona ring buffer in shared memory, written so that nothing read from the mapping is
@@ -85,10 +82,10 @@ final class RingReader
     {
         this.deferLimit = Math.max(0, deferLimit);
         this.buffer = ring;
-        this.capacity = ring.capacity() - RingBufferDescriptor.TRAILER_LENGTH;
+        this.capacity = ring.capacity() - LaneDescriptor.TRAILER_LENGTH;
         this.mask = capacity - 1;
-        this.headPositionIndex = capacity + RingBufferDescriptor.HEAD_POSITION_OFFSET;
-        this.tailPositionIndex = capacity + RingBufferDescriptor.TAIL_POSITION_OFFSET;
+        this.headPositionIndex = capacity + LaneDescriptor.HEAD_OFFSET;
+        this.tailPositionIndex = capacity + LaneDescriptor.TAIL_OFFSET;
         this.expectedType = expectedType;
         this.stuckTimeoutNs = stuckTimeoutNs;
         this.unblocker = new ManyToOneRingBuffer(ring);
@@ -153,10 +150,10 @@ final class RingReader
         final long head = RawMemory.getLong(buffer, headPositionIndex);
         final int headIndex = (int)head & mask;
         final int contiguous = capacity - headIndex;
-        if ((head & (RecordDescriptor.ALIGNMENT - 1)) != 0)
+        if ((head & (LaneDescriptor.ALIGNMENT - 1)) != 0)
         {
             resync(handler, head, buffer.getLongVolatile(tailPositionIndex), "head position " + head
-                + " is not aligned to " + RecordDescriptor.ALIGNMENT);
+                + " is not aligned to " + LaneDescriptor.ALIGNMENT);
             return 0;
         }
         int bytesRead = 0;
@@ -167,7 +164,7 @@ final class RingReader
             {
                 final int recordIndex = headIndex + bytesRead;
                 // Inside the ring: recordIndex is below the capacity and 8-aligned, so its 8-byte header fits.
-                final int length = RawMemory.getIntVolatile(buffer, RecordDescriptor.lengthOffset(recordIndex));
+                final int length = RawMemory.getIntVolatile(buffer, recordIndex);
                 if (length <= 0)
                 {
                     // A negative length is a record being written now: reading the producers' tail and the clock
@@ -182,7 +179,7 @@ final class RingReader
                 stuckPosition = -1;
                 // Checked before it is aligned: what is left (contiguous - bytesRead) is a multiple of 8, so a
                 // length within it aligns to no more than that, and cannot overflow.
-                if (length < RecordDescriptor.HEADER_LENGTH || length > contiguous - bytesRead)
+                if (length < LaneDescriptor.RECORD_HEADER || length > contiguous - bytesRead)
                 {
                     final long skipFrom = head + bytesRead;
                     buffer.setMemory(headIndex, bytesRead, (byte)0);
@@ -193,18 +190,18 @@ final class RingReader
                     return count;
                 }
                 // In a call lane the type is the signal (the server flips it when the reply is written): acquire.
-                final int type = pendingTypes == 0 ? RawMemory.getInt(buffer, RecordDescriptor.typeOffset(recordIndex))
-                    : RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(recordIndex));
+                final int type = pendingTypes == 0 ? RawMemory.getInt(buffer, recordIndex + LaneDescriptor.TYPE_OFFSET)
+                    : RawMemory.getIntVolatile(buffer, recordIndex + LaneDescriptor.TYPE_OFFSET);
                 if (type > 0 && type < 32 && ((pendingTypes >>> type) & 1) != 0)
                 {
                     break;
                 }
-                if (type == RingBuffer.PADDING_MSG_TYPE_ID && pendingTypes != 0 && !answeredAtStart())
+                if (type == LaneDescriptor.PADDING_TYPE && pendingTypes != 0 && !answeredAtStart())
                 {
                     // A call lane's server may not have walked past this padding yet: it would find it zeroed.
                     break;
                 }
-                if (type != expectedType && type != RingBuffer.PADDING_MSG_TYPE_ID && freezeOnCorruption)
+                if (type != expectedType && type != LaneDescriptor.PADDING_TYPE && freezeOnCorruption)
                 {
                     // In a call lane nobody writes other types: a record the client cannot use.
                     badRecords++;
@@ -215,12 +212,12 @@ final class RingReader
                         + " at position " + at);
                     return count;
                 }
-                final int aligned = BitUtil.align(length, RecordDescriptor.ALIGNMENT);
+                final int aligned = BitUtil.align(length, LaneDescriptor.ALIGNMENT);
                 bytesRead += aligned;
-                if (type == RingBuffer.PADDING_MSG_TYPE_ID)
+                if (type == LaneDescriptor.PADDING_TYPE)
                 {
                     // A producer writes only a padding record's header.
-                    addSpan(recordIndex, RecordDescriptor.HEADER_LENGTH, aligned);
+                    addSpan(recordIndex, LaneDescriptor.RECORD_HEADER, aligned);
                     if (spanCount == MAX_SPANS)
                     {
                         break;
@@ -238,8 +235,8 @@ final class RingReader
                     continue;
                 }
                 dirty = aligned;
-                final int outcome = handler.onRecord(buffer, RecordDescriptor.encodedMsgOffset(recordIndex),
-                    length - RecordDescriptor.HEADER_LENGTH);
+                final int outcome = handler.onRecord(buffer, recordIndex + LaneDescriptor.RECORD_HEADER,
+                    length - LaneDescriptor.RECORD_HEADER);
                 if (outcome == STOP)
                 {
                     bytesRead -= aligned;
@@ -327,7 +324,7 @@ final class RingReader
         {
             final int headIndex = (int)head & mask;
             final int length = buffer.getIntVolatile(headIndex);
-            if (length < 0 && (length < -(capacity - headIndex) || length > -RecordDescriptor.HEADER_LENGTH))
+            if (length < 0 && (length < -(capacity - headIndex) || length > -LaneDescriptor.RECORD_HEADER))
             {
                 // Agrona would pad over it with -length bytes, which do not fit (or, for Integer.MIN_VALUE, stay
                 // negative, and the ring would stay stuck).
@@ -358,7 +355,7 @@ final class RingReader
         {
             return false;
         }
-        final int type = RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(0));
+        final int type = RawMemory.getIntVolatile(buffer, LaneDescriptor.TYPE_OFFSET);
         return type == expectedType;
     }
 
@@ -371,8 +368,8 @@ final class RingReader
         if (spanIndex != null)
         {
             spanIndex[spanCount] = recordIndex;
-            spanBytes[spanCount++] = BitUtil.align(Math.min(Math.max(bytes, RecordDescriptor.HEADER_LENGTH), aligned),
-                RecordDescriptor.ALIGNMENT);
+            spanBytes[spanCount++] = BitUtil.align(Math.min(Math.max(bytes, LaneDescriptor.RECORD_HEADER), aligned),
+                LaneDescriptor.ALIGNMENT);
         }
     }
 
@@ -446,7 +443,7 @@ final class RingReader
             return;
         }
         buffer.setMemory(0, capacity, (byte)0);
-        final long newHead = BitUtil.align(tail, RecordDescriptor.ALIGNMENT);
+        final long newHead = BitUtil.align(tail, LaneDescriptor.ALIGNMENT);
         if (newHead != tail)
         {
             buffer.putLongVolatile(tailPositionIndex, newHead);
@@ -471,7 +468,7 @@ final class RingReader
             releaseDeferred();
         }
         final long head = RawMemory.getLong(buffer, headPositionIndex);
-        final int index = (int)head & mask & ~(RecordDescriptor.ALIGNMENT - 1);
+        final int index = (int)head & mask & ~(LaneDescriptor.ALIGNMENT - 1);
         if (RawMemory.getIntVolatile(buffer, index) == 0)
         {
             return checkDue(false);
@@ -481,7 +478,7 @@ final class RingReader
             return true;
         }
         // A call lane: the record at the head may be a call still waiting for its reply.
-        final int type = RawMemory.getIntVolatile(buffer, RecordDescriptor.typeOffset(index));
+        final int type = RawMemory.getIntVolatile(buffer, index + LaneDescriptor.TYPE_OFFSET);
         return type <= 0 || type >= 32 || ((pendingTypes >>> type) & 1) == 0;
     }
 

@@ -186,7 +186,7 @@ public class CallLaneResetStressTest
     {
         if (variant == 1)
         {
-            ring.putLongVolatile(CAPACITY + IpcLayout.HALT_REQUEST_OFFSET, epoch + 1);
+            ring.putLongVolatile(CAPACITY + LaneDescriptor.HALT_REQUEST_OFFSET, epoch + 1);
         }
         for (int i = 0; i < TRIES && !clientStep(); i++)
         {
@@ -216,8 +216,8 @@ public class CallLaneResetStressTest
         }
         final long end = call2 + RECORD;
         final boolean atEnd = call2 >= 0 && lane.cursor() == end
-            && ring.getLongVolatile(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET) == end
-            && ring.getLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET) == 1;
+            && ring.getLongVolatile(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET) == end
+            && ring.getLongVolatile(CAPACITY + LaneDescriptor.LANE_EPOCH_OFFSET) == 1;
         r.r2 = problems;
         r.r3 = outside + (atEnd ? 0 : 100) + (reset ? 0 : 1000);
         r.r4 = variant;

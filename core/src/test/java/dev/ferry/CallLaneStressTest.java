@@ -202,7 +202,7 @@ public class CallLaneStressTest
             nonZero += ring.getLong(i) != 0 ? 1 : 0;
         }
         final boolean atEnd = writer.producerPosition() == END && writer.consumerPosition() == END
-            && lane.cursor() == END && ring.getLong(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET) == END;
+            && lane.cursor() == END && ring.getLong(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET) == END;
         r.r2 = bad + Math.abs(served - 2) + (int)(reader.badRecords() + reader.resyncs()) + (reader.frozen() ? 1 : 0);
         r.r3 = seen;
         r.r4 = nonZero + (atEnd ? 0 : 100);

@@ -68,7 +68,7 @@ final class CallLaneTest
         ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, position);
         ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, position);
         ring.putLongVolatile(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, position);
-        ring.putLongVolatile(CAPACITY + IpcLayout.LANE_EPOCH_OFFSET, epoch);
+        ring.putLongVolatile(CAPACITY + LaneDescriptor.LANE_EPOCH_OFFSET, epoch);
     }
 
     private int type(final int record)
@@ -94,7 +94,7 @@ final class CallLaneTest
         ring.putInt(RecordDescriptor.typeOffset(dying), IpcLayout.REPLYING_TYPE);
         ring.putLong(dying + MSG + IpcLayout.MSG_HEADER, 99);
         // Its published cursor lags (it publishes per batch): the takeover must not answer call 0 again.
-        assertEquals(RECORD, ring.getLong(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET));
+        assertEquals(RECORD, ring.getLong(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET));
 
         final CallLane replacement = new CallLane(ring, SLOT);
         assertEquals(2, replacement.takeOver(1, 0));
@@ -129,7 +129,7 @@ final class CallLaneTest
         assertEquals(0, lane.serve(echo, 8));
         assertTrue(lane.halted());
         assertEquals(1, halts.size());
-        assertEquals(1, ring.getLong(CAPACITY + IpcLayout.SERVER_HALTED_OFFSET), "halted at epoch 0 (stored + 1)");
+        assertEquals(1, ring.getLong(CAPACITY + LaneDescriptor.SERVER_HALTED_OFFSET), "halted at epoch 0 (stored + 1)");
         assertTrue(lane.drained(), "a halted lane counts as drained");
         // Halted, it touches nothing, however often it looks.
         final byte[] before = new byte[CAPACITY];
@@ -150,7 +150,7 @@ final class CallLaneTest
         assertFalse(lane.halted());
         assertEquals(List.of(7L), calls);
         assertEquals(IpcLayout.STATUS_OK, status(fresh));
-        assertEquals(3L * RECORD, ring.getLong(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET));
+        assertEquals(3L * RECORD, ring.getLong(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET));
     }
 
     @Test
@@ -186,12 +186,12 @@ final class CallLaneTest
         final CallLane lane = new CallLane(ring, SLOT);
         lane.bind(1);
         call(0);
-        ring.putLongVolatile(CAPACITY + IpcLayout.HALT_REQUEST_OFFSET, 1);
+        ring.putLongVolatile(CAPACITY + LaneDescriptor.HALT_REQUEST_OFFSET, 1);
         assertTrue(lane.hasWork());
         assertEquals(0, lane.serve(echo, 8));
         assertTrue(lane.halted());
         assertTrue(calls.isEmpty(), "served after the client asked for a halt");
-        assertEquals(1, ring.getLong(CAPACITY + IpcLayout.SERVER_HALTED_OFFSET));
+        assertEquals(1, ring.getLong(CAPACITY + LaneDescriptor.SERVER_HALTED_OFFSET));
         assertTrue(halts.isEmpty(), "a requested halt is not a corrupt record of the server's finding");
     }
 }

@@ -273,9 +273,9 @@ final class IpcStructuredFuzzTest
             trailerFields(f, "callLane", callLane, lane, true);
             final String[] call = {"callId:8:L", "generation:16", "slot:20", "callLength:24", "status:28"};
             recordFields(f, "callLane@head", callLane, lane, RingBufferDescriptor.HEAD_POSITION_OFFSET, call);
-            recordFields(f, "callLane@cursor", callLane, lane, IpcLayout.SERVER_CURSOR_OFFSET, call);
-            forged(f, "callLane@cursor", callLane, lane, IpcLayout.SERVER_CURSOR_OFFSET, IpcLayout.REPLY_TYPE);
-            forged(f, "callLane@cursor", callLane, lane, IpcLayout.SERVER_CURSOR_OFFSET, -1);
+            recordFields(f, "callLane@cursor", callLane, lane, LaneDescriptor.SERVER_CURSOR_OFFSET, call);
+            forged(f, "callLane@cursor", callLane, lane, LaneDescriptor.SERVER_CURSOR_OFFSET, IpcLayout.REPLY_TYPE);
+            forged(f, "callLane@cursor", callLane, lane, LaneDescriptor.SERVER_CURSOR_OFFSET, -1);
             forged(f, "callLane@head", callLane, lane, RingBufferDescriptor.HEAD_POSITION_OFFSET,
                 IpcLayout.REPLY_TYPE);
         }

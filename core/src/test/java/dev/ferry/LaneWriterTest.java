@@ -80,7 +80,7 @@ class LaneWriterTest
     private static final int TAIL = CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET;
     private static final int HEAD_CACHE = CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET;
     /** LaneWriter's own trailer field, which Agrona's producer does not write: left out of byte comparisons. */
-    private static final int LAST_CLAIM = CAPACITY + LaneWriter.LAST_CLAIM_OFFSET;
+    private static final int LAST_CLAIM = CAPACITY + LaneDescriptor.LAST_CLAIM_OFFSET;
     private static final int HEAD = CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET;
     private static final int RECORDS = 1800;
     /** The defer limit of the deferring {@link RingReader}s: a quarter of the ring. */

@@ -203,7 +203,7 @@ final class RecordBoundsTest
                 case SKIPPED -> check(served[0] == 0 && handed == 0 && lane.cursor() == past && !lane.halted(),
                     "walked past", lane.cursor(), lane.halted());
                 case HALTED -> check(served[0] == 0 && handed == 0 && lane.halted() && lane.cursor() == position
-                    && ring.getLong(CAPACITY + IpcLayout.SERVER_HALTED_OFFSET) == 1, "halted at the record",
+                    && ring.getLong(CAPACITY + LaneDescriptor.SERVER_HALTED_OFFSET) == 1, "halted at the record",
                     lane.cursor(), lane.halted());
                 default -> throw new IllegalStateException();
             }
@@ -472,7 +472,7 @@ final class RecordBoundsTest
             final long position = LAP + index;
             final long tail = position + RECORD;
             positions(position, tail);
-            ring.putLong(CAPACITY + LaneWriter.LAST_CLAIM_OFFSET, position);
+            ring.putLong(CAPACITY + LaneDescriptor.LAST_CLAIM_OFFSET, position);
             header(index, length, type);
             final LaneWriter writer = new LaneWriter(ring);
             final int[] padded = new int[1];
@@ -546,7 +546,7 @@ final class RecordBoundsTest
         assertEquals(1, served[0], "the call after a full lane was not served");
         assertEquals(1000L, ring.getLong(handedIndex + HEADER + IpcLayout.CALL_ID_OFFSET));
         assertEquals(client.producerPosition(), lane.cursor());
-        assertEquals(lane.cursor(), ring.getLongVolatile(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET));
+        assertEquals(lane.cursor(), ring.getLongVolatile(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET));
         assertFalse(lane.halted());
         report();
     }
@@ -633,7 +633,7 @@ final class RecordBoundsTest
         ring.putLong(CAPACITY + RingBufferDescriptor.TAIL_POSITION_OFFSET, tail);
         ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_CACHE_POSITION_OFFSET, head);
         ring.putLong(CAPACITY + RingBufferDescriptor.HEAD_POSITION_OFFSET, head);
-        ring.putLong(CAPACITY + LaneWriter.LAST_CLAIM_OFFSET, head);
+        ring.putLong(CAPACITY + LaneDescriptor.LAST_CLAIM_OFFSET, head);
     }
 
     private void header(final int index, final int length, final int type)

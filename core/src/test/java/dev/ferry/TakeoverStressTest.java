@@ -156,7 +156,7 @@ public class TakeoverStressTest
         predecessor.serve(server, 1);
         call(1);
         served[0] = 0;
-        ring.putLong(CAPACITY + IpcLayout.SERVER_CURSOR_OFFSET, variant == 0 ? START + RECORD : START);
+        ring.putLong(CAPACITY + LaneDescriptor.SERVER_CURSOR_OFFSET, variant == 0 ? START + RECORD : START);
         lane = new CallLane(ring, SLOT);
         if (zero < 0 || predecessor.cursor() != START + RECORD)
         {

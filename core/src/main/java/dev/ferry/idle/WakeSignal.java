@@ -13,7 +13,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>The handshake is Dekker's: the poller stores its announcement (a volatile store, fenced) and then polls once
  * more; a producer stores its work and then {@link #wake()} fences and reads the announcement. Either the poller's
  * last poll sees the work or the producer sees the announcement, so no wake is missed. The fence is paid once per
- * batch a producer publishes ({@link WakeBatch}), not per message. Parks stay timed all the same.
+ * batch a producer publishes, not per message. Parks stay timed all the same.
  *
  * <p>Threading: {@link #sleeping()} and {@link #awake()} are called by the one polling thread that owns the signal;
  * {@link #wake()} by any producer thread.
