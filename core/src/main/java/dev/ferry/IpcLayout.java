@@ -4,7 +4,7 @@ import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The versioned layout of a Ferry IPC mapping, as docs/ipc-layout.md describes it: a header, a client table, a
+ * The versioned layout of a Ferry mapping, as docs/ipc-layout.md describes it: a header, a client table, a
  * server table, then the rings. Every offset is computed here from the header's capacities, and every capacity read
  * from a mapping is checked by {@link #read(UnsafeBuffer, long)} before anything is trusted.
  *
@@ -242,21 +242,21 @@ final class IpcLayout
      * @param header     the mapping.
      * @param actualSize the file's size.
      * @return its layout.
-     * @throws IllegalStateException naming what is wrong when the header is not a valid Ferry IPC header.
+     * @throws IllegalStateException naming what is wrong when the header is not a valid Ferry header.
      */
     static IpcLayout read(final UnsafeBuffer header, final long actualSize)
     {
         if (actualSize < HEADER_BYTES)
         {
-            throw new IllegalStateException("file of " + actualSize + " bytes is too small for a Ferry IPC header ("
-                + HEADER_BYTES + " bytes); it is not a Ferry IPC mapping or was truncated: remove it and restart the "
+            throw new IllegalStateException("file of " + actualSize + " bytes is too small for a Ferry header ("
+                + HEADER_BYTES + " bytes); it is not a Ferry mapping or was truncated: remove it and restart the "
                 + "kernel");
         }
         final long magic = header.getLongVolatile(MAGIC_OFFSET);
         if (magic != MAGIC)
         {
             throw new IllegalStateException("bad magic 0x" + Long.toHexString(magic) + " (expected 0x"
-                + Long.toHexString(MAGIC) + "): not a Ferry IPC mapping, or the kernel has not finished creating it");
+                + Long.toHexString(MAGIC) + "): not a Ferry mapping, or the kernel has not finished creating it");
         }
         final int version = header.getInt(VERSION_OFFSET);
         if (version != VERSION)
@@ -276,17 +276,17 @@ final class IpcLayout
         final String problem = layout.problem();
         if (problem != null)
         {
-            throw new IllegalStateException("corrupt Ferry IPC header: " + problem);
+            throw new IllegalStateException("corrupt Ferry header: " + problem);
         }
         final String timeouts = timeoutProblem(header);
         if (timeouts != null)
         {
-            throw new IllegalStateException("corrupt Ferry IPC header: " + timeouts);
+            throw new IllegalStateException("corrupt Ferry header: " + timeouts);
         }
         final long declared = header.getLong(FILE_LENGTH_OFFSET);
         if (declared != layout.fileLength || actualSize < layout.fileLength)
         {
-            throw new IllegalStateException("Ferry IPC header declares " + declared + " bytes, its capacities need "
+            throw new IllegalStateException("Ferry header declares " + declared + " bytes, its capacities need "
                 + layout.fileLength + " and the file has " + actualSize + "; the mapping is corrupt or truncated");
         }
         return layout;

@@ -966,13 +966,13 @@ public final class Kernel implements AutoCloseable
                 if (state != IpcLayout.KERNEL_CLOSED && silence >= 0 && silence <= Math.max(timeout, 1_000_000L)
                     && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
                 {
-                    throw new IllegalStateException("a Ferry IPC kernel (pid " + pid + ") is already running at "
+                    throw new IllegalStateException("a Ferry kernel (pid " + pid + ") is already running at "
                         + directory + "; close it first, or pick another name or directory");
                 }
             }
             catch (final IllegalStateException ex)
             {
-                if (ex.getMessage() != null && ex.getMessage().startsWith("a Ferry IPC kernel"))
+                if (ex.getMessage() != null && ex.getMessage().startsWith("a Ferry kernel"))
                 {
                     throw ex;
                 }

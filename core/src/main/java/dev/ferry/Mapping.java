@@ -34,7 +34,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * One process's view of a Ferry IPC mapping: the file {@value IpcLayout#FILE_NAME} in a kernel's directory (by
+ * One process's view of a Ferry mapping: the file {@value IpcLayout#FILE_NAME} in a kernel's directory (by
  * default {@code /dev/shm/ferry-<user>/<name>}), mapped whole.
  *
  * <p>A process of another user can neither read, write, squat nor impersonate a mapping: {@link #create} and
@@ -182,7 +182,7 @@ final class Mapping implements AutoCloseable
         final Path base = perUser ? parent.getParent() : parent;
         if (base == null || !Files.isDirectory(base))
         {
-            throw new IllegalStateException("cannot create the Ferry IPC directory " + directory + ": " + base
+            throw new IllegalStateException("cannot create the Ferry directory " + directory + ": " + base
                 + " does not exist" + ("/dev/shm".equals(String.valueOf(base)) ? " (this system has no /dev/shm)" : "")
                 + ". The mapping needs " + layout.fileLength + " bytes of (preferably tmpfs) space; pick another "
                 + "directory with Kernel.builder().directory(path) or -D" + BASE_PROPERTY + "=<dir>");
@@ -192,7 +192,7 @@ final class Mapping implements AutoCloseable
             final long usable = Files.getFileStore(base).getUsableSpace();
             if (usable < layout.fileLength)
             {
-                throw new IllegalStateException(base + " has " + usable + " bytes free but the Ferry IPC mapping "
+                throw new IllegalStateException(base + " has " + usable + " bytes free but the Ferry mapping "
                     + "needs " + layout.fileLength + " bytes; free space there, lower maxClients, services, slotBytes"
                     + " or maxInFlight, or pick another directory with Kernel.builder().directory(path) or -D"
                     + BASE_PROPERTY + "=<dir>");
@@ -216,7 +216,7 @@ final class Mapping implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot create the Ferry IPC directory " + directory + ": " + ex, ex);
+            throw new UncheckedIOException("cannot create the Ferry directory " + directory + ": " + ex, ex);
         }
     }
 
@@ -261,7 +261,7 @@ final class Mapping implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            throw new IllegalStateException("could not create the " + layout.fileLength + "-byte Ferry IPC "
+            throw new IllegalStateException("could not create the " + layout.fileLength + "-byte Ferry "
                 + "mapping in " + directory + " (" + ex + "); make room there or pick another directory with "
                 + "Kernel.builder().directory(path) or -D" + BASE_PROPERTY + "=<dir>", ex);
         }
@@ -297,7 +297,7 @@ final class Mapping implements AutoCloseable
      * Opens the mapping of the kernel whose directory is {@code directory}, checked as {@link Mapping} says.
      *
      * @throws IllegalStateException saying what to do when there is no kernel, a path is another user's, a link or
-     *                               too open, or the file is not a whole Ferry IPC mapping.
+     *                               too open, or the file is not a whole Ferry mapping.
      */
     static Mapping open(final Path directory)
     {
@@ -318,7 +318,7 @@ final class Mapping implements AutoCloseable
                 final long size = channel.size();
                 if (size < IpcLayout.HEADER_BYTES || size > IpcLayout.MAX_FILE_LENGTH)
                 {
-                    throw new IllegalStateException(file + " has " + size + " bytes, which no Ferry IPC mapping has; "
+                    throw new IllegalStateException(file + " has " + size + " bytes, which no Ferry mapping has; "
                         + "remove it and restart the kernel");
                 }
                 final MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
@@ -338,7 +338,7 @@ final class Mapping implements AutoCloseable
         }
         catch (final NoSuchFileException ex)
         {
-            throw new IllegalStateException("no Ferry IPC kernel at " + directory + " (" + ex.getFile() + " does not "
+            throw new IllegalStateException("no Ferry kernel at " + directory + " (" + ex.getFile() + " does not "
                 + "exist); start the kernel first (Kernel.builder()...start()), with the same name or directory",
                 ex);
         }
@@ -484,7 +484,7 @@ final class Mapping implements AutoCloseable
                 {
                     again.addSuppressed(ex);
                     throw new IllegalStateException("cannot tell which user this process runs as (" + again
-                        + "); Ferry IPC needs a POSIX file system and a writable java.io.tmpdir", again);
+                        + "); Ferry needs a POSIX file system and a writable java.io.tmpdir", again);
                 }
             }
         }

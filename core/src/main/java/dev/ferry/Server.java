@@ -248,7 +248,7 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
                 + h.getLong(IpcLayout.KERNEL_PID_OFFSET) + " died?)"
                 : state == IpcLayout.KERNEL_STARTING ? "has not started" : "is closing or closed";
             mapping.close();
-            throw new IllegalStateException("the Ferry IPC kernel at " + mapping.directory + " " + why
+            throw new IllegalStateException("the Ferry kernel at " + mapping.directory + " " + why
                 + "; start it (again) and attach afterwards");
         }
     }

@@ -3,7 +3,7 @@ package dev.ferry;
 import java.time.Duration;
 
 /**
- * Liveness settings of a Ferry IPC kernel, written into its mapping so every process uses the same: how often each
+ * Liveness settings of a Ferry kernel, written into its mapping so every process uses the same: how often each
  * process stamps its heartbeat, and how long a silent client, server or kernel is given before it counts as dead.
  *
  * @param heartbeatIntervalNs how often heartbeats are stamped.

@@ -197,7 +197,7 @@ final class IpcMappingTest
         Files.createDirectories(nobodys);
         Files.copy(theirs.file, nobodys.resolve(IpcLayout.FILE_NAME));
         giveToNobody(nobodys.getParent(), nobodys, nobodys.resolve(IpcLayout.FILE_NAME));
-        assertRefused("no Ferry IPC kernel at", () -> LaneClient.attach("sq"));
+        assertRefused("no Ferry kernel at", () -> LaneClient.attach("sq"));
     }
 
     @Test
@@ -387,7 +387,7 @@ final class IpcMappingTest
             assertTrue(big.fileLength > 256 * 1024);
             final IllegalStateException early = assertThrows(IllegalStateException.class,
                 () -> Mapping.create(tiny.resolve("k"), big, Timeouts.DEFAULTS));
-            assertTrue(early.getMessage().contains("bytes free but the Ferry IPC mapping needs " + big.fileLength),
+            assertTrue(early.getMessage().contains("bytes free but the Ferry mapping needs " + big.fileLength),
                 early.getMessage());
             assertEquals(0, list(tiny).length, "left behind: " + String.join(", ", list(tiny)));
 

@@ -56,7 +56,7 @@ final class IpcTruncationTest
             assertTrue(text.contains("\nDONE") || text.startsWith("DONE"), text);
             assertFalse(text.contains("A fatal error has been detected"), text);
             final String call = text.lines().filter(l -> l.startsWith("CALL ")).findFirst().orElse("");
-            assertTrue(call.contains("IllegalStateException: the Ferry IPC mapping at")
+            assertTrue(call.contains("IllegalStateException: the Ferry mapping at")
                 && call.contains("faulted"), text);
             final String completion = text.lines().filter(l -> l.startsWith("COMPLETION ")).findFirst().orElse("");
             assertTrue(completion.startsWith("COMPLETION CLOSED"), text);
