@@ -12,6 +12,8 @@ import dev.ferry.affinity.placement.Placement;
 import dev.ferry.affinity.placement.PlacementPolicy;
 import dev.ferry.affinity.placement.Roles;
 import dev.ferry.affinity.topology.Topology;
+import dev.ferry.agent.AgentRole;
+import dev.ferry.agent.AgentThreadFactory;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -115,11 +117,15 @@ public final class FerryCalls
         final Kernel.Builder builder = Kernel.builder()
             .mode(mode)
             .service(0, service)
-            .clientCapacity(capacity)
+            .maxInFlight(capacity)
             .slotBytes(64);
         if (Pinning.isAvailable())
         {
-            builder.threadFactory(plan.threadFactory());
+            final AgentThreadFactory pinned = plan.threadFactory();
+            // The kernel's own agent has role MOVER in every mode; outside MOVER mode it only keeps house and the
+            // plan has no CPU for it: it runs unpinned.
+            builder.threadFactory(mover ? pinned : (role, index, body) -> role == AgentRole.SERVER
+                ? pinned.newThread(role, index, body) : AgentThreadFactory.daemon().newThread(role, index, body));
         }
         final AtomicReference<Object> result = new AtomicReference<>();
         try (Kernel kernel = builder.build().start())

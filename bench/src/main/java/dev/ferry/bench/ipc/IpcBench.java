@@ -1,9 +1,9 @@
 package dev.ferry.bench.ipc;
 
+import dev.ferry.Kernel;
 import dev.ferry.Mode;
 import dev.ferry.affinity.model.MachineState;
 import dev.ferry.affinity.model.Stats;
-import dev.ferry.ipc.IpcKernel;
 import io.aeron.driver.MediaDriver;
 import org.HdrHistogram.Histogram;
 
@@ -277,7 +277,7 @@ public final class IpcBench
         final Path scratch = Files.createTempDirectory("ferry-ipc-bench");
         Process peer = null;
         MediaDriver driver = null;
-        IpcKernel kernel = null;
+        Kernel kernel = null;
         Transport t = null;
         try
         {
@@ -286,7 +286,7 @@ public final class IpcBench
                 case "ferry-inprocess-direct" -> t = FerryTransport.inProcess(size, window);
                 case "ferry-shm" ->
                 {
-                    kernel = IpcKernel.builder().name("bench-" + ProcessHandle.current().pid()).mode(Mode.DIRECT)
+                    kernel = Kernel.builder().name("bench-" + ProcessHandle.current().pid()).mode(Mode.DIRECT)
                         .slotBytes(1024).maxClients(2).maxInFlight(Math.max(64, window)).build().start();
                     peer = startPeer(scratch, "ferry", kernel.directory().toString());
                     awaitReady(peer);

@@ -1,6 +1,6 @@
 package dev.ferry.bench.ipc;
 
-import dev.ferry.ipc.IpcServer;
+import dev.ferry.Server;
 import io.aeron.Aeron;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
@@ -65,7 +65,7 @@ public final class IpcBenchPeer
 
     private static void ferry(final Path dir) throws Exception
     {
-        final IpcServer server = IpcServer.builder().directory(dir).service(0, (msg, len) -> len)
+        final Server server = Server.builder().directory(dir).service(0, (msg, len) -> len)
             .idleStrategy(BusySpinIdleStrategy::new).start();
         System.out.println("READY");
         System.out.flush();

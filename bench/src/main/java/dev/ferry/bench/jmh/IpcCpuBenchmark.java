@@ -1,10 +1,10 @@
 package dev.ferry.bench.jmh;
 
+import dev.ferry.Client;
 import dev.ferry.CompletionHandler;
+import dev.ferry.Kernel;
 import dev.ferry.Mode;
-import dev.ferry.ipc.IpcClient;
-import dev.ferry.ipc.IpcKernel;
-import dev.ferry.ipc.IpcServer;
+import dev.ferry.Server;
 import io.aeron.Aeron;
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
@@ -65,9 +65,9 @@ public class IpcCpuBenchmark
     private final FragmentHandler countHandler = (buffer, offset, length, header) -> received[0]++;
 
     private Path dir;
-    private IpcKernel kernel;
-    private IpcServer server;
-    private IpcClient client;
+    private Kernel kernel;
+    private Server server;
+    private Client client;
     private MethodHandle pass;
 
     private MediaDriver driver;
@@ -87,13 +87,13 @@ public class IpcCpuBenchmark
     public void setUp() throws Exception
     {
         dir = Files.createTempDirectory("ferry-ipc-cpu");
-        kernel = IpcKernel.builder().directory(dir.resolve("kernel")).mode(Mode.DIRECT).slotBytes(1024)
+        kernel = Kernel.builder().directory(dir.resolve("kernel")).mode(Mode.DIRECT).slotBytes(1024)
             .maxClients(2).maxInFlight(64).build().start();
-        server = IpcServer.builder().directory(kernel.directory()).service(0, (msg, len) -> len)
+        server = Server.builder().directory(kernel.directory()).service(0, (msg, len) -> len)
             .threadFactory((role, index, body) -> new Thread(() -> { })).start();
-        pass = MethodHandles.privateLookupIn(IpcServer.class, MethodHandles.lookup())
-            .findVirtual(IpcServer.class, "pass", MethodType.methodType(int.class));
-        client = IpcClient.attach(kernel.directory(), new BusySpinIdleStrategy());
+        pass = MethodHandles.privateLookupIn(Server.class, MethodHandles.lookup())
+            .findVirtual(Server.class, "pass", MethodType.methodType(int.class));
+        client = Client.attach(kernel.directory(), new BusySpinIdleStrategy());
 
         driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
             .aeronDirectoryName(dir.resolve("aeron").toString()).threadingMode(ThreadingMode.SHARED).sharedIdleStrategy(new BackoffIdleStrategy())

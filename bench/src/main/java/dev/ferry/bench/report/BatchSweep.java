@@ -43,7 +43,7 @@ public final class BatchSweep
                 failed[0]++;
             }
         };
-        try (Kernel kernel = Kernel.builder().mode(mode).service(0, ModeProbe.ECHO).clientCapacity(256).build().start())
+        try (Kernel kernel = Kernel.builder().mode(mode).service(0, ModeProbe.ECHO).maxInFlight(256).build().start())
         {
             final Client client = kernel.newClient();
             final long warmEnd = System.nanoTime() + warmNs;

@@ -42,7 +42,7 @@ public final class ModeProbe
         final Histogram rtt = new Histogram(3_600_000_000_000L, 3);
         final UnsafeBuffer request = new UnsafeBuffer(new byte[8]);
         final UnsafeBuffer reply = new UnsafeBuffer(new byte[64]);
-        try (Kernel kernel = Kernel.builder().mode(mode).service(0, ECHO).clientCapacity(16).build().start())
+        try (Kernel kernel = Kernel.builder().mode(mode).service(0, ECHO).maxInFlight(16).build().start())
         {
             final Client client = kernel.newClient();
             long seq = 0;
@@ -52,12 +52,11 @@ public final class ModeProbe
                 request.putLong(0, seq++);
                 client.call(0, request, 0, 8, reply, 0);
             }
-            final List<Thread> servers = new ArrayList<>();
-            final List<Thread> movers = new ArrayList<>();
-            for (final Thread t : kernel.agentThreads())
-            {
-                (t.getName().contains("mover") ? movers : servers).add(t);
-            }
+            // The kernel's own agent comes first, then its servers. It is the mover in MOVER mode; in the others it
+            // only keeps house (heartbeats, parked in between) and is not sampled: those modes have no mover.
+            final List<Thread> agents = kernel.agentThreads();
+            final List<Thread> servers = new ArrayList<>(agents.subList(1, agents.size()));
+            final List<Thread> movers = mode == Mode.MOVER ? List.of(agents.get(0)) : List.of();
             final ThreadStats.Sample caller0 = ThreadStats.current();
             final ThreadStats.Sample[] server0 = sample(servers);
             final ThreadStats.Sample[] mover0 = sample(movers);

@@ -1,7 +1,7 @@
 package dev.ferry.samples.ipc;
 
+import dev.ferry.Client;
 import dev.ferry.Status;
-import dev.ferry.ipc.IpcClient;
 import dev.ferry.samples.Args;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -11,7 +11,7 @@ import java.util.Arrays;
 /**
  * {@code ipc-client}: the second terminal of the two-process sample. Attaches to the kernel {@code ipc-server}
  * started, makes one call and prints the reply, times round trips, then submits a batch and polls its completions,
- * the same calls as an in-process {@link dev.ferry.Client} makes.
+ * through the same {@link Client} interface an in-process kernel's {@link dev.ferry.Kernel#newClient()} gives.
  *
  * <p>Threading: everything runs on the main thread, which owns the client.
  */
@@ -33,7 +33,7 @@ public final class IpcClientSample
         {
             return;
         }
-        try (IpcClient client = IpcClient.attach(IpcServerSample.NAME))
+        try (Client client = Client.attach(IpcServerSample.NAME))
         {
             final byte[] hello = ("hello from pid " + ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8);
             final UnsafeBuffer request = new UnsafeBuffer(hello);
@@ -61,7 +61,7 @@ public final class IpcClientSample
             int submitted = 0;
             for (int i = 0; i < batch; i++)
             {
-                if (client.submit(0, hello) != IpcClient.BACK_PRESSURE)
+                if (client.submit(0, hello) != Client.BACK_PRESSURE)
                 {
                     submitted++;
                 }

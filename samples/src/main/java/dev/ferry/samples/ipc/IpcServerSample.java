@@ -1,8 +1,8 @@
 package dev.ferry.samples.ipc;
 
+import dev.ferry.Kernel;
 import dev.ferry.Mode;
-import dev.ferry.ipc.IpcKernel;
-import dev.ferry.ipc.IpcServer;
+import dev.ferry.Server;
 import dev.ferry.samples.Args;
 
 import java.util.concurrent.CountDownLatch;
@@ -38,9 +38,9 @@ public final class IpcServerSample
         {
             return;
         }
-        final IpcKernel kernel = IpcKernel.builder().name(NAME).mode(mover == 1 ? Mode.MOVER : Mode.DIRECT)
+        final Kernel kernel = Kernel.builder().name(NAME).mode(mover == 1 ? Mode.MOVER : Mode.DIRECT)
             .services(1).build().start();
-        final IpcServer server = IpcServer.builder().name(NAME).service(0, (msg, len) ->
+        final Server server = Server.builder().name(NAME).service(0, (msg, len) ->
         {
             for (int i = 0; i < len; i++)
             {

@@ -51,7 +51,7 @@ final class FerrySessions implements SessionHost
         this.sessions = sessions;
         this.tables = new long[servers][(sessions + servers - 1) / servers];
         final Kernel.Builder b = Kernel.builder().mode(Mode.DIRECT).slotBytes(16).threadFactory(threadFactory)
-            .clientCapacity(capacity(window)).serverRingCapacity(Math.max(1024, capacity(window)));
+            .maxInFlight(capacity(window));
         for (int i = 0; i < servers; i++)
         {
             final long[] table = tables[i];
