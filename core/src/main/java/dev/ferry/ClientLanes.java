@@ -93,15 +93,27 @@ abstract class ClientLanes implements RingReader.RecordHandler
     {
     }
 
-    /** Reads every reply already committed (past the lanes' wraps too), before calls are failed for want of one. */
+    /**
+     * Reads every reply already committed (past the lanes' wraps too), before calls are failed for want of one: a
+     * read stops after a bounded number of records, so each lane is read until it yields nothing.
+     */
     void drain()
     {
         for (int i = 0; i < book.activeCount; i++)
         {
             final int s = book.activeServices[i];
             readingService = s;
-            replyLanes[s].readAcrossWrap(this, book.maxInFlight);
+            drain(replyLanes[s]);
             readingService = -1;
+        }
+    }
+
+    /** Reads {@code lane} until a read yields nothing; at most one read per call in flight, and two more. */
+    final void drain(final RingReader lane)
+    {
+        for (int reads = 0; reads < book.maxInFlight + 2 && lane.readAcrossWrap(this, book.maxInFlight) > 0; reads++)
+        {
+            // Each read handled at least one record.
         }
     }
 

@@ -34,7 +34,7 @@ final class InlineClient implements Client
     private final int maxInFlight;
     private final Thread owner;
     private final UnsafeBuffer slots;
-    private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private final Invocation[] invocations;
     private final LaneCompletion completion = new LaneCompletion();
     private final byte[] state;
     private final long[] ids;
@@ -56,6 +56,11 @@ final class InlineClient implements Client
     {
         this.kernel = kernel;
         this.handlers = handlers;
+        this.invocations = new Invocation[handlers.length];
+        for (int s = 0; s < handlers.length; s++)
+        {
+            invocations[s] = handlers[s] == null ? null : new Invocation(handlers[s], s);
+        }
         this.id = id;
         this.slotBytes = slotBytes;
         this.maxInFlight = maxInFlight;
@@ -128,37 +133,25 @@ final class InlineClient implements Client
             fail(slot, Status.CLOSED, new RemoteFailureException("the kernel closed before the call ran"));
             return;
         }
-        view.wrap(slots, at, slotBytes);
         running = true;
+        final int reply;
         try
         {
-            final int reply = handlers[service].onCall(view, lengths[slot]);
-            if (view.addressOffset() != slots.addressOffset() + at || view.byteArray() != slots.byteArray()
-                || view.capacity() != slotBytes)
-            {
-                fail(slot, Status.FAILED, new RemoteFailureException("handler of service " + service
-                    + " re-wrapped its buffer: write the reply into the buffer it is given"));
-            }
-            else if (reply < 0 || reply > slotBytes)
-            {
-                fail(slot, Status.FAILED, new RemoteFailureException("handler of service " + service
-                    + " returned reply length " + reply + ", outside 0-" + slotBytes));
-            }
-            else
-            {
-                statuses[slot] = Status.OK;
-                failures[slot] = null;
-                lengths[slot] = reply;
-            }
-        }
-        catch (final Throwable t)
-        {
-            fail(slot, Status.FAILED, t);
+            reply = invocations[service].run(slots, at, slotBytes, lengths[slot]);
         }
         finally
         {
             running = false;
         }
+        if (reply >= 0)
+        {
+            statuses[slot] = Status.OK;
+            failures[slot] = null;
+            lengths[slot] = reply;
+            return;
+        }
+        final Invocation failed = invocations[service];
+        fail(slot, Status.FAILED, failed.thrown != null ? failed.thrown : new RemoteFailureException(failed.failure));
     }
 
     private void fail(final int slot, final Status status, final Throwable why)

@@ -9,7 +9,6 @@ import dev.ferry.idle.ParkingIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,7 +50,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Threading: build, start and close from one thread; {@link #newClient()} from each calling thread; the counters
  * from any thread. The agent threads come from the builder's {@link AgentThreadFactory}: role
- * {@link AgentRole#MOVER} index 0 for the kernel's, {@link AgentRole#SERVER} and the service id for each server.
+ * {@link AgentRole#MOVER} index 0 for the mover (MOVER mode; in the other modes a plain daemon thread keeps house),
+ * {@link AgentRole#SERVER} and the service id for each server.
  */
 public final class Kernel implements AutoCloseable
 {
@@ -60,21 +60,15 @@ public final class Kernel implements AutoCloseable
     private final UnsafeBuffer header;
     private final Timeouts timeouts;
     private final Mode mode;
-    private final int moverBatch;
     private final Duration drainTimeout;
     private final IdleStrategy idle;
     private final AgentThreadFactory threadFactory;
-    private final RingReader[] sqReaders;
-    private final LaneWriter[] cqs;
-    /** The mover's request lanes, per client and service, made on first use. */
-    private final LaneWriter[][] requestLanes;
+    /** The mover: idle outside MOVER mode, where only its submission rings' emptiness is read at close. */
+    private final Mover mover;
     private final long[][] quarantinePasses;
-    private final Forwarder forwarder = new Forwarder();
 
-    private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong reclaimed = new AtomicLong();
     private final AtomicLong corruptRecords = new AtomicLong();
-    private final AtomicLong refused = new AtomicLong();
 
     private static final AtomicInteger NEXT_ID = new AtomicInteger();
 
@@ -108,22 +102,11 @@ public final class Kernel implements AutoCloseable
         this.header = mapping.buffer;
         this.timeouts = b.timeouts;
         this.mode = b.mode;
-        this.moverBatch = b.moverBatch;
         this.drainTimeout = b.drainTimeout;
         this.idle = b.idleStrategy.get();
         this.threadFactory = b.threadFactory;
-        final int clients = layout.maxClients;
-        this.sqReaders = new RingReader[clients];
-        this.cqs = new LaneWriter[clients];
-        this.requestLanes = new LaneWriter[clients][];
-        this.quarantinePasses = new long[clients][layout.maxServices];
-        for (int c = 0; c < clients; c++)
-        {
-            sqReaders[c] = new RingReader(
-                IpcLayout.ring(header, layout.sqOffset(c), layout.sqBytes), IpcLayout.REQUEST_TYPE,
-                timeouts.clientTimeoutNs());
-            cqs[c] = new LaneWriter(IpcLayout.ring(header, layout.cqOffset(c), layout.cqBytes));
-        }
+        this.quarantinePasses = new long[layout.maxClients][layout.maxServices];
+        this.mover = new Mover(layout, header, timeouts, b.moverBatch, wakeups, corruptRecords);
     }
 
     /**
@@ -149,7 +132,16 @@ public final class Kernel implements AutoCloseable
             throw new IllegalStateException("kernel at " + mapping.directory + " already started");
         }
         running = true;
-        thread = threadFactory.newThread(AgentRole.MOVER, 0, this::run);
+        if (mode == Mode.MOVER)
+        {
+            thread = threadFactory.newThread(AgentRole.MOVER, 0, this::run);
+        }
+        else
+        {
+            // Only housekeeping, a few times a second: not a polling agent, so not placed nor pinned as one.
+            thread = new Thread(this::run, "ferry-kernel-" + mapping.directory.getFileName());
+            thread.setDaemon(true);
+        }
         if (wakeups != null)
         {
             wakeups.mover(thread, idle);
@@ -227,13 +219,14 @@ public final class Kernel implements AutoCloseable
     }
 
     /**
-     * @return the threads of this kernel's agents: its own (housekeeping, and the mover in MOVER mode), then one per
-     * server it runs, in service order.
+     * @return the threads of this kernel's polling agents: the mover (MOVER mode), then one per server it runs, in
+     * service order. The kernel's housekeeping thread of the other modes, which only parks and heartbeats, is not
+     * one.
      */
     public List<Thread> agentThreads()
     {
         final List<Thread> threads = new ArrayList<>();
-        if (thread != null)
+        if (thread != null && mode == Mode.MOVER)
         {
             threads.add(thread);
         }
@@ -261,7 +254,7 @@ public final class Kernel implements AutoCloseable
                 int work = 0;
                 if (mode == Mode.MOVER)
                 {
-                    work = movePass();
+                    work = mover.pass();
                 }
                 if ((++loops & 63) == 0 || work == 0)
                 {
@@ -287,140 +280,6 @@ public final class Kernel implements AutoCloseable
             agentFailure = t;
             throw t;
         }
-    }
-
-    private int movePass()
-    {
-        int work = 0;
-        for (int c = 0; c < layout.maxClients; c++)
-        {
-            // State and generation in one read, as the servers read them: never a new occupant's generation paired
-            // with an old occupant's state.
-            final long word = EntryTable.lvWord(header, layout.clientEntry(c));
-            if (EntryTable.state(word) != IpcLayout.ATTACHED)
-            {
-                continue;
-            }
-            forwarder.client = c;
-            forwarder.generation = EntryTable.generation(word);
-            try
-            {
-                work += sqReaders[c].read(forwarder, moverBatch);
-            }
-            catch (final RuntimeException ex)
-            {
-                // Defence in depth: should a check have missed a case of corrupt memory, count it instead of
-                // killing the mover; the client learns through its epoch.
-                corruptRecords.incrementAndGet();
-                bumpEpoch(c);
-                work++;
-            }
-        }
-        return work;
-    }
-
-    /** Routes requests from one client's submission ring into its request lanes. */
-    private final class Forwarder implements RingReader.RecordHandler
-    {
-        int client;
-        int generation;
-
-        @Override
-        public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
-        {
-            if (length < IpcLayout.MSG_HEADER)
-            {
-                corruptRecords.incrementAndGet();
-                return RingReader.CORRUPT;
-            }
-            final long callId = buffer.getLong(index + IpcLayout.CALL_ID_OFFSET);
-            final int slot = buffer.getInt(index + IpcLayout.REQ_SLOT_OFFSET);
-            final int service = buffer.getInt(index + IpcLayout.REQ_SERVICE_OFFSET);
-            final int payload = length - IpcLayout.MSG_HEADER;
-            if (buffer.getInt(index + IpcLayout.REQ_CLIENT_OFFSET) != client
-                || buffer.getInt(index + IpcLayout.REQ_GENERATION_OFFSET) != generation
-                || slot < 0 || slot >= layout.maxInFlight || callId < 0
-                || payload < 0 || payload > layout.slotBytes || payload > length - IpcLayout.MSG_HEADER)
-            {
-                corruptRecords.incrementAndGet();
-                // Unidentifiable: the resynchronisation bumps the client's epoch; it fails what it has in flight.
-                return RingReader.CORRUPT;
-            }
-            if (service < 0 || service >= layout.maxServices)
-            {
-                corruptRecords.incrementAndGet();
-                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "corrupt request record: service id "
-                    + service + " outside 0-" + (layout.maxServices - 1));
-            }
-            if (!serverAlive(service, System.nanoTime()))
-            {
-                refused.incrementAndGet();
-                return reply(callId, slot, service, IpcLayout.STATUS_FAILED, "service " + service
-                    + " has no live server; start one with Server.builder()...service(" + service + ", handler)");
-            }
-            final LaneWriter lane = requestLane(client, service);
-            if (!lane.write(IpcLayout.REQUEST_TYPE, buffer, index, IpcLayout.MSG_HEADER + payload))
-            {
-                // The server has not caught up with this client's lane: the rest of the SQ waits, in order.
-                return RingReader.STOP;
-            }
-            forwarded.incrementAndGet();
-            return RingReader.CONSUMED;
-        }
-
-        private int reply(final long callId, final int slot, final int service, final int status, final String m)
-        {
-            final byte[] text = m.getBytes(StandardCharsets.UTF_8);
-            final int len = Math.min(text.length, layout.slotBytes);
-            final LaneWriter cq = cqs[client];
-            final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
-            if (claimed < 0)
-            {
-                return RingReader.STOP;
-            }
-            final UnsafeBuffer b = cq.buffer();
-            IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, status);
-            b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
-            cq.commit(claimed);
-            return RingReader.CONSUMED;
-        }
-
-        @Override
-        public void onResync(final String why)
-        {
-            corruptRecords.incrementAndGet();
-            bumpEpoch(client);
-        }
-    }
-
-    private LaneWriter requestLane(final int client, final int service)
-    {
-        LaneWriter[] lanes = requestLanes[client];
-        if (lanes == null)
-        {
-            lanes = new LaneWriter[layout.maxServices];
-            requestLanes[client] = lanes;
-        }
-        LaneWriter lane = lanes[service];
-        if (lane == null)
-        {
-            lane = new LaneWriter(IpcLayout.ring(header, layout.requestLaneOffset(client, service), layout.laneBytes));
-            lanes[service] = lane;
-        }
-        return lane;
-    }
-
-    private void bumpEpoch(final int client)
-    {
-        final int offset = layout.clientEntry(client) + IpcLayout.ENTRY_CORRUPT_EPOCH_OFFSET;
-        header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
-    }
-
-    private boolean serverAlive(final int service, final long now)
-    {
-        final int entry = layout.serverEntry(service);
-        return header.getIntVolatile(entry + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
-            && now - header.getLongVolatile(entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET) <= timeouts.serverTimeoutNs();
     }
 
     private void housekeeping(final long now)
@@ -518,7 +377,7 @@ public final class Kernel implements AutoCloseable
      */
     public long forwarded()
     {
-        return forwarded.get();
+        return mover.forwarded();
     }
 
     /**
@@ -639,14 +498,14 @@ public final class Kernel implements AutoCloseable
             {
                 continue;
             }
-            if (!sqReaders[c].isEmpty())
+            if (!mover.submissionsEmpty(c))
             {
                 return false;
             }
             for (int s = 0; s < layout.maxServices; s++)
             {
                 // MOVER: the server has consumed the lane; DIRECT: it has answered every call in it.
-                if (serverAlive(s, now) && !(layout.mover()
+                if (Mover.serverAlive(header, layout, s, now, timeouts.serverTimeoutNs()) && !(layout.mover()
                     ? IpcLayout.ringEmpty(header, layout.requestLaneOffset(c, s), layout.laneBytes)
                     : IpcLayout.callsAnswered(header, layout.requestLaneOffset(c, s), layout.laneBytes)))
                 {
@@ -905,8 +764,8 @@ public final class Kernel implements AutoCloseable
         }
 
         /**
-         * @param factory makes the kernel's agent threads (role MOVER index 0; SERVER and the service id), e.g.
-         *                pinning ones.
+         * @param factory makes the kernel's agent threads (the mover: role MOVER index 0; servers: SERVER and the
+         *                service id), e.g. pinning ones.
          * @return this builder.
          */
         public Builder threadFactory(final AgentThreadFactory factory)

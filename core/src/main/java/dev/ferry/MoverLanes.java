@@ -103,7 +103,7 @@ final class MoverLanes extends ClientLanes
     @Override
     void drain()
     {
-        cq.readAcrossWrap(this, book.maxInFlight);
+        drain(cq);
         super.drain();
     }
 

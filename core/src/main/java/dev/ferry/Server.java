@@ -34,33 +34,20 @@ import java.util.function.Supplier;
  * the builder's {@link AgentThreadFactory}, role {@link AgentRole#SERVER}, index = service id), one call at a time,
  * each client's calls in the order it submitted them. Counters may be read from any thread.
  */
-public final class Server implements AutoCloseable, RingReader.RecordHandler, CallLane.Calls
+public final class Server implements AutoCloseable
 {
     private final Mapping mapping;
     private final IpcLayout layout;
     private final UnsafeBuffer header;
     private final int service;
     private final int entry;
-    private final Handler handler;
     private final IdleStrategy idle;
     private final int batch;
     private final long kernelTimeoutNs;
-    private final boolean moverMode;
-    // MOVER mode: the lanes the mover fills and the lanes the replies go to. DIRECT mode: the call lanes, answered
-    // in place.
-    private final RingReader[] requestLanes;
-    private final LaneWriter[] replyLanes;
-    private final CallLane[] callLanes;
+    private final ServerLanes lanes;
     private final int[] scan;
     private int scanCount;
     private long seenAttaches = -1;
-    private int currentClient;
-    private int currentGeneration;
-    // MOVER mode: the handler's buffer, each request copied in and its reply copied out (null in DIRECT mode).
-    private final byte[] messageBytes;
-    private final UnsafeBuffer message;
-    /** DIRECT mode: the handler's view of the call being served, in its record. */
-    private final UnsafeBuffer callView = new UnsafeBuffer(0, 0);
     private final Object heartbeat;
     private final int generation;
     private final long discardedAtAttach;
@@ -94,7 +81,6 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         this.layout = mapping.layout;
         this.header = mapping.buffer;
         this.service = service;
-        this.handler = handler;
         this.idle = idle;
         this.batch = batch;
         this.wakeups = wakeups;
@@ -107,30 +93,9 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         }
         checkKernel(mapping);
         this.entry = layout.serverEntry(service);
-        final long clientTimeout = header.getLong(IpcLayout.CLIENT_TIMEOUT_OFFSET);
-        this.moverMode = layout.mover();
-        this.requestLanes = moverMode ? new RingReader[layout.maxClients] : null;
-        this.replyLanes = moverMode ? new LaneWriter[layout.maxClients] : null;
-        this.callLanes = moverMode ? null : new CallLane[layout.maxClients];
+        this.lanes = layout.mover()
+            ? new MoverServing(this, layout, header, handler) : new DirectServing(this, layout, header, handler);
         this.scan = new int[layout.maxClients];
-        for (int c = 0; c < layout.maxClients; c++)
-        {
-            final UnsafeBuffer lane = IpcLayout.ring(header, layout.requestLaneOffset(c, service), layout.laneBytes);
-            if (moverMode)
-            {
-                // A header left uncommitted for longer than the client timeout is resynchronised: it is either
-                // garbage (corrupt memory) or a mover stalled mid-write.
-                requestLanes[c] = new RingReader(lane, IpcLayout.REQUEST_TYPE, clientTimeout);
-                replyLanes[c] = new LaneWriter(
-                    IpcLayout.ring(header, layout.replyLaneOffset(c, service), layout.laneBytes));
-            }
-            else
-            {
-                callLanes[c] = new CallLane(lane, layout.slotBytes);
-            }
-        }
-        this.messageBytes = moverMode ? new byte[Math.max(1, layout.slotBytes)] : null;
-        this.message = moverMode ? new UnsafeBuffer(messageBytes, 0, layout.slotBytes) : null;
 
         final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         final int claimed = EntryTable.claimByServer(
@@ -158,19 +123,7 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
             final long word = EntryTable.lvWordInPass(header, clientEntry);
             if (EntryTable.state(word) == IpcLayout.ATTACHED)
             {
-                if (moverMode)
-                {
-                    // Requests the previous server left unread: their callers fail them when they see it replaced.
-                    discarded += requestLanes[c].skipAll();
-                    // A reply the previous server claimed but never committed would hold its client's reader up.
-                    replyLanes[c].padUncommitted();
-                }
-                else
-                {
-                    // The same, in place: calls left unread, and a reply the previous server died writing, are
-                    // answered FAILED.
-                    discarded += callLanes[c].takeOver(EntryTable.generation(word), service);
-                }
+                discarded += lanes.takeOver(c, EntryTable.generation(word));
             }
         }
         this.discardedAtAttach = discarded;
@@ -327,7 +280,7 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
      * @return true when another server has taken this service's entry (this one was taken for dead). One read of
      * this server's own entry, a line written only at attach and by the heartbeat stamper.
      */
-    private boolean replaced()
+    boolean replaced()
     {
         return RawMemory.getInt(header, entry + IpcLayout.ENTRY_GENERATION_OFFSET) != generation;
     }
@@ -365,134 +318,14 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         for (int i = 0; i < scanCount; i++)
         {
             final int c = scan[i];
-            if (!moverMode)
+            final int served = lanes.serve(c, batch);
+            if (served > 0 && wakeups != null)
             {
-                final int served = serveCalls(c);
-                if (served > 0 && wakeups != null)
-                {
-                    wakeups.client(c);
-                }
-                work += served;
-                continue;
+                wakeups.client(c);
             }
-            final RingReader lane = requestLanes[c];
-            // An idle look reads one word of the lane; the full read runs when there is a record (or its periodic
-            // stuck check is due).
-            if (lane.hasRecord())
-            {
-                // A client being reclaimed or re-attached: its lanes are not ours to touch until it is attached. State
-                // and generation in one read.
-                final long word = RawMemory.getLongVolatile(header, layout.clientEntry(c));
-                if (EntryTable.state(word) == IpcLayout.ATTACHED)
-                {
-                    currentClient = c;
-                    currentGeneration = EntryTable.generation(word);
-                    final int served = lane.read(this, batch);
-                    if (served > 0 && wakeups != null)
-                    {
-                        wakeups.client(c);
-                    }
-                    work += served;
-                }
-            }
+            work += served;
         }
         return work;
-    }
-
-    /** DIRECT mode: one look at a client's call lane, served if it shows a record and its client is attached. */
-    private int serveCalls(final int c)
-    {
-        final CallLane lane = callLanes[c];
-        if (!lane.hasWork())
-        {
-            return 0;
-        }
-        // State and generation in one read (acquire): a client being reclaimed or re-attached is not ours to touch.
-        final long word = RawMemory.getLongVolatile(header, layout.clientEntry(c));
-        if (EntryTable.state(word) != IpcLayout.ATTACHED)
-        {
-            return 0;
-        }
-        final int clientGeneration = EntryTable.generation(word);
-        if (clientGeneration != lane.boundGeneration())
-        {
-            // A client new to this server: its lane was zeroed when it attached and nobody has answered in it.
-            lane.bind(clientGeneration);
-        }
-        currentGeneration = clientGeneration;
-        return lane.serve(this, batch);
-    }
-
-    @Override
-    public void onCall(final UnsafeBuffer lane, final int record, final int recordLength)
-    {
-        final int msg = record + IpcLayout.RECORD_HEADER;
-        final int capacity = recordLength - CallLane.MIN_RECORD;
-        final long callId = RawMemory.getLong(lane, msg + IpcLayout.CALL_ID_OFFSET);
-        final int clientGeneration = RawMemory.getInt(lane, msg + IpcLayout.CALL_GENERATION_OFFSET);
-        final int slot = RawMemory.getInt(lane, msg + IpcLayout.CALL_SLOT_OFFSET);
-        final int payload = RawMemory.getInt(lane, msg + IpcLayout.CALL_LENGTH_OFFSET);
-        if (clientGeneration != currentGeneration || slot < 0 || slot >= layout.maxInFlight || callId < 0
-            || payload < 0 || payload > layout.slotBytes || payload > capacity)
-        {
-            corruptRecord();
-            CallLane.fail(lane, record, recordLength, layout.slotBytes, "corrupt request record at server " + service
-                + ": client generation " + clientGeneration + ", slot " + slot + ", call " + callId
-                + ", payload length " + payload + " in a " + recordLength + "-byte record");
-            return;
-        }
-        // The handler works in place: its buffer is the call's slot in the record, request in, reply out, no copy
-        // either way. The record is marked REPLYING first, since the handler may write over the request at once.
-        final int room = Math.min(layout.slotBytes, capacity);
-        final int at = msg + IpcLayout.MSG_HEADER;
-        CallLane.markReplying(lane, record);
-        callView.wrap(lane, at, room);
-        String failure = null;
-        int replyLength;
-        try
-        {
-            replyLength = handler.onCall(callView, payload);
-            if (callView.addressOffset() != lane.addressOffset() + at || callView.byteArray() != lane.byteArray()
-                || callView.capacity() != room)
-            {
-                failure = "handler of service " + service + " re-wrapped its buffer: write the reply into the buffer "
-                    + "it is given";
-            }
-            else if (replyLength < 0 || replyLength > room)
-            {
-                failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + room;
-            }
-        }
-        catch (final Throwable t)
-        {
-            replyLength = 0;
-            failure = "handler of service " + service + " threw " + t;
-        }
-        if (replaced() || RawMemory.getLong(lane, msg + IpcLayout.CALL_ID_OFFSET) != callId)
-        {
-            // This server was suspended in the handler past the server timeout and replaced: its successor answered
-            // the call FAILED, and its client may have reused the record for a new call. Writing now would hand that
-            // call this reply. (The call id is outside the handler's buffer, so only the client changes it.)
-            dropped.incrementAndGet();
-            return;
-        }
-        if (failure == null)
-        {
-            CallLane.replied(lane, record, replyLength);
-        }
-        else
-        {
-            CallLane.fail(lane, record, recordLength, layout.slotBytes, failure);
-        }
-        // Only this thread writes the count: a release store, not a locked read-modify-write per call.
-        served.lazySet(served.get() + 1);
-    }
-
-    @Override
-    public void onHalt(final String why)
-    {
-        corruptRecord();
     }
 
     private void checkKernelAlive()
@@ -510,142 +343,15 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         }
     }
 
-    @Override
-    public int onRecord(final UnsafeBuffer buffer, final int index, final int length)
-    {
-        if (length < IpcLayout.MSG_HEADER)
-        {
-            // Counted by the resynchronisation that follows.
-            return RingReader.CORRUPT;
-        }
-        // RingReader checked that [index, index + length) lies inside the ring, and length covers the header.
-        final long callId = RawMemory.getLong(buffer, index + IpcLayout.CALL_ID_OFFSET);
-        final int client = RawMemory.getInt(buffer, index + IpcLayout.REQ_CLIENT_OFFSET);
-        final int clientGeneration = RawMemory.getInt(buffer, index + IpcLayout.REQ_GENERATION_OFFSET);
-        final int slot = RawMemory.getInt(buffer, index + IpcLayout.REQ_SLOT_OFFSET);
-        // The lane is the client's: a record naming another client, or a generation to come, is garbage.
-        if (client != currentClient || slot < 0 || slot >= layout.maxInFlight || callId < 0 || clientGeneration <= 0
-            || clientGeneration > currentGeneration)
-        {
-            // Counted by the resynchronisation that follows.
-            return RingReader.CORRUPT;
-        }
-        if (clientGeneration != currentGeneration)
-        {
-            // A request of an earlier occupant of the client's entry: nobody to answer.
-            stale.incrementAndGet();
-            return RingReader.CONSUMED;
-        }
-        final LaneWriter lane = replyLanes[client];
-        if (!lane.hasRoomFor(IpcLayout.MSG_HEADER + layout.slotBytes))
-        {
-            // The client has not read its earlier replies yet: leave the request until it has (only this server
-            // writes the lane, so the room found now stays until the reply).
-            return RingReader.STOP;
-        }
-        final int serviceId = RawMemory.getInt(buffer, index + IpcLayout.REQ_SERVICE_OFFSET);
-        final int payload = length - IpcLayout.MSG_HEADER;
-        if (serviceId != service || payload < 0 || payload > layout.slotBytes
-            || payload > length - IpcLayout.MSG_HEADER)
-        {
-            corrupt.incrementAndGet();
-            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
-                + service + ": service " + serviceId + ", payload length " + payload + " in a " + length
-                + "-byte record");
-            return RingReader.CONSUMED;
-        }
-        if (message.byteArray() != messageBytes || message.capacity() != layout.slotBytes)
-        {
-            // A handler re-wrapped the buffer it was given: the unchecked copies below need the server's own.
-            message.wrap(messageBytes, 0, layout.slotBytes);
-        }
-        RawMemory.copy(buffer, index + IpcLayout.MSG_HEADER, message, 0, payload);
-        int replyLength;
-        String failure = null;
-        try
-        {
-            replyLength = handler.onCall(message, payload);
-            if (message.byteArray() != messageBytes || message.wrapAdjustment() != 0
-                || message.capacity() != layout.slotBytes)
-            {
-                failure = "handler of service " + service + " re-wrapped its buffer: write the reply into the buffer "
-                    + "it is given";
-            }
-            else if (replyLength < 0 || replyLength > layout.slotBytes)
-            {
-                failure = "handler of service " + service + " returned reply length " + replyLength
-                    + ", outside 0-" + layout.slotBytes;
-            }
-        }
-        catch (final Throwable t)
-        {
-            replyLength = 0;
-            failure = "handler of service " + service + " threw " + t;
-        }
-        if (replaced())
-        {
-            // Suspended in the handler past the server timeout and replaced: the successor is the reply lane's
-            // producer now, and a lane has one.
-            dropped.incrementAndGet();
-            return RingReader.STOP;
-        }
-        if (failure == null)
-        {
-            final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + replyLength);
-            if (claimed < 0)
-            {
-                // Cannot happen (the room was checked, and only this thread writes the lane); counted if it does.
-                dropped.incrementAndGet();
-                return RingReader.CONSUMED;
-            }
-            // The claim lies inside the ring and holds MSG_HEADER + replyLength bytes: unchecked writes.
-            final UnsafeBuffer b = lane.buffer();
-            IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, IpcLayout.STATUS_OK);
-            RawMemory.copy(message, 0, b, claimed + IpcLayout.MSG_HEADER, replyLength);
-            lane.commit(claimed);
-        }
-        else
-        {
-            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, failure);
-        }
-        // Only this thread writes the count: a release store, not a locked read-modify-write per call.
-        served.lazySet(served.get() + 1);
-        return RingReader.CONSUMED;
-    }
-
-    private void reply(
-        final LaneWriter lane, final int clientGeneration, final long callId, final int slot, final int status,
-        final String text)
-    {
-        final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        final int len = Math.min(bytes.length, layout.slotBytes);
-        final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
-        if (claimed < 0)
-        {
-            dropped.incrementAndGet();
-            return;
-        }
-        final UnsafeBuffer b = lane.buffer();
-        IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, status);
-        b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
-        lane.commit(claimed);
-    }
-
     /**
      * Counts a corrupt record. It concerns one client's lane only: the requests it made the reader skip are behind
      * the lane's consumer position with no reply, which is how that client learns of them (the service's epoch,
      * which every caller watches, is not bumped: one client's corrupt lane fails no other client's calls).
      */
-    private void corruptRecord()
+    void corruptRecord()
     {
         corrupt.incrementAndGet();
         header.putLongOrdered(entry + IpcLayout.ENTRY_CORRUPT_RECORDS_OFFSET, corrupt.get());
-    }
-
-    @Override
-    public void onResync(final String why)
-    {
-        corruptRecord();
     }
 
     private void bumpEpoch()
@@ -660,6 +366,24 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
     public int serviceId()
     {
         return service;
+    }
+
+    /** Counts a call answered (OK or FAILED); a release store, not a locked read-modify-write per call. */
+    void countServed()
+    {
+        served.lazySet(served.get() + 1);
+    }
+
+    /** Counts a reply not written: this server was replaced meanwhile, or its lane had no room. */
+    void countDropped()
+    {
+        dropped.incrementAndGet();
+    }
+
+    /** Counts a request of a client entry's earlier occupant. */
+    void countStale()
+    {
+        stale.incrementAndGet();
     }
 
     /** @return the server's agent thread. */
@@ -809,7 +533,7 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         for (int c = 0; c < layout.maxClients; c++)
         {
             if (header.getIntVolatile(layout.clientEntry(c) + IpcLayout.ENTRY_STATE_OFFSET) == IpcLayout.ATTACHED
-                && (moverMode ? !requestLanes[c].isEmpty() : !callLanes[c].drained()))
+                && !lanes.drained(c))
             {
                 return false;
             }

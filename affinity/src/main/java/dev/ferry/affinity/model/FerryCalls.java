@@ -12,8 +12,6 @@ import dev.ferry.affinity.placement.Placement;
 import dev.ferry.affinity.placement.PlacementPolicy;
 import dev.ferry.affinity.placement.Roles;
 import dev.ferry.affinity.topology.Topology;
-import dev.ferry.agent.AgentRole;
-import dev.ferry.agent.AgentThreadFactory;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -121,11 +119,7 @@ public final class FerryCalls
             .slotBytes(64);
         if (Pinning.isAvailable())
         {
-            final AgentThreadFactory pinned = plan.threadFactory();
-            // The kernel's own agent has role MOVER in every mode; outside MOVER mode it only keeps house and the
-            // plan has no CPU for it: it runs unpinned.
-            builder.threadFactory(mover ? pinned : (role, index, body) -> role == AgentRole.SERVER
-                ? pinned.newThread(role, index, body) : AgentThreadFactory.daemon().newThread(role, index, body));
+            builder.threadFactory(plan.threadFactory());
         }
         final AtomicReference<Object> result = new AtomicReference<>();
         try (Kernel kernel = builder.build().start())

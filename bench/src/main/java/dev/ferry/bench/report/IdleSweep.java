@@ -9,7 +9,6 @@ import dev.ferry.Status;
 import dev.ferry.affinity.pin.Pin;
 import dev.ferry.affinity.pin.Pinning;
 import dev.ferry.affinity.topology.CpuSet;
-import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.HdrHistogram.Histogram;
@@ -272,8 +271,7 @@ public final class IdleSweep
              Kernel kernel = kernel(strategy, capacity.serviceNs()))
         {
             final Client client = kernel.newClient();
-            // The kernel's own agent comes first, then the server of service 0.
-            final Thread server = kernel.agentThreads().get(1);
+            final Thread server = kernel.agentThreads().get(0);
             final long start = System.nanoTime();
             final long from = start + warmNs;
             final long end = from + measureNs;
@@ -371,15 +369,12 @@ public final class IdleSweep
             default -> throw new IllegalArgumentException("unknown idle strategy '" + strategy + "'; use one of "
                 + STRATEGIES);
         }
-        // Only the server is seated: the kernel's own agent (housekeeping, parked between heartbeats in these modes)
-        // is left to the scheduler.
         final AgentThreadFactory threads = SEATS == null ? AgentThreadFactory.daemon()
-            : (role, index, body) -> AgentThreadFactory.daemon().newThread(role, index,
-                role != AgentRole.SERVER ? body : () ->
-                {
-                    Pinning.pinCurrentThread(SEATS[1], ALLOWED);
-                    body.run();
-                });
+            : (role, index, body) -> AgentThreadFactory.daemon().newThread(role, index, () ->
+            {
+                Pinning.pinCurrentThread(SEATS[1], ALLOWED);
+                body.run();
+            });
         return Kernel.builder()
             .threadFactory(threads)
             .mode(mode)

@@ -52,11 +52,11 @@ public final class ModeProbe
                 request.putLong(0, seq++);
                 client.call(0, request, 0, 8, reply, 0);
             }
-            // The kernel's own agent comes first, then its servers. It is the mover in MOVER mode; in the others it
-            // only keeps house (heartbeats, parked in between) and is not sampled: those modes have no mover.
+            // The mover first (MOVER mode only), then the servers.
             final List<Thread> agents = kernel.agentThreads();
-            final List<Thread> servers = new ArrayList<>(agents.subList(1, agents.size()));
-            final List<Thread> movers = mode == Mode.MOVER ? List.of(agents.get(0)) : List.of();
+            final int movers0 = mode == Mode.MOVER ? 1 : 0;
+            final List<Thread> servers = new ArrayList<>(agents.subList(movers0, agents.size()));
+            final List<Thread> movers = agents.subList(0, movers0);
             final ThreadStats.Sample caller0 = ThreadStats.current();
             final ThreadStats.Sample[] server0 = sample(servers);
             final ThreadStats.Sample[] mover0 = sample(movers);

@@ -6,7 +6,6 @@ import dev.ferry.CompletionHandler;
 import dev.ferry.Kernel;
 import dev.ferry.Mode;
 import dev.ferry.Status;
-import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.samples.Args;
 import dev.ferry.samples.ThreadStats;
@@ -122,10 +121,6 @@ public final class Microkernel
         {
             ps[i] = new Process(i, sessions, rounds);
         }
-        // The threads the calls involve are tracked: the caller, the servers and, in MOVER mode, the kernel's own
-        // agent (the mover). Outside MOVER mode that agent only keeps house; it is left out.
-        final AgentThreadFactory tracked = stats.wrap(AgentThreadFactory.daemon());
-        final boolean mover = v.mode == Mode.MOVER;
         final Kernel kernel = Kernel.builder()
             .mode(v.mode)
             .service(Wire.FS, fs)
@@ -133,8 +128,7 @@ public final class Microkernel
             .maxInFlight(capacity)
             .moverBatch(Math.max(32, capacity))
             .slotBytes(Wire.SLOT_BYTES)
-            .threadFactory(mover ? tracked : (role, index, body) ->
-                (role == AgentRole.SERVER ? tracked : AgentThreadFactory.daemon()).newThread(role, index, body))
+            .threadFactory(stats.wrap(AgentThreadFactory.daemon()))
             .build()
             .start();
         final Sent sent;
@@ -144,8 +138,7 @@ public final class Microkernel
         {
             final Client client = kernel.newClient();
             stats.register();
-            final int servers = kernel.agentThreads().size() - 1;
-            stats.awaitRegistered(1 + servers + (mover ? 1 : 0), 10_000);
+            stats.awaitRegistered(1 + kernel.agentThreads().size(), 10_000);
             before = stats.snapshot();
             sent = v.batched ? runBatched(client, ps, capacity) : runSync(client, ps);
             after = stats.snapshot();

@@ -7,7 +7,6 @@ import dev.ferry.affinity.placement.PlacementException;
 import dev.ferry.affinity.placement.PlacementPolicy;
 import dev.ferry.affinity.placement.Roles;
 import dev.ferry.affinity.topology.Topology;
-import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.samples.Args;
 
@@ -239,11 +238,7 @@ public final class Sessions
             notes.add("placement: " + p + "; the driving thread is pinned to CPU " + p.clientCpu(0)
                 + " while it drives the Ferry servers");
             placement[0] = p;
-            final AgentThreadFactory pinned = p.threadFactory();
-            // The placement seats the servers: the kernel's own agent (role MOVER, which in DIRECT mode only keeps
-            // house) has no CPU in it and runs unpinned.
-            return (role, index, body) -> role == AgentRole.SERVER ? pinned.newThread(role, index, body)
-                : AgentThreadFactory.daemon().newThread(role, index, body);
+            return p.threadFactory();
         }
         catch (final PlacementException ex)
         {
