@@ -1,7 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.AgronaAccess;
-import dev.ferry.Mode;
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;

@@ -1,7 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Completion;
-import dev.ferry.Status;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

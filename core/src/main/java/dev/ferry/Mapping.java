@@ -9,26 +9,13 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -55,15 +42,6 @@ final class Mapping implements AutoCloseable
     /** The file in a kernel's directory that the kernel holds locked while it lives. */
     static final String LOCK_FILE_NAME = "ferry.lock";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,100}");
-    private static final String FIX = "remove it, or pick another kernel name or directory";
-    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY_DIRECTORY =
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
-    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY_FILE =
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-    private static final Set<PosixFilePermission> WRITABLE_BY_OTHERS =
-        Set.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
-    private static final Set<PosixFilePermission> ACCESSIBLE_BY_OTHERS = Set.of(PosixFilePermission.GROUP_READ,
-        PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE);
 
     final Path directory;
     final Path file;
@@ -162,7 +140,7 @@ final class Mapping implements AutoCloseable
      */
     static Path userDirectory()
     {
-        final String user = User.SELF.name.replaceAll("[^A-Za-z0-9._-]", "_");
+        final String user = PathChecks.USER.name().replaceAll("[^A-Za-z0-9._-]", "_");
         return Path.of(System.getProperty(BASE_PROPERTY, "/dev/shm")).resolve("ferry-" + user);
     }
 
@@ -202,9 +180,9 @@ final class Mapping implements AutoCloseable
             {
                 if (perUser)
                 {
-                    makeDirectory(parent);
+                    PathChecks.makeDirectory(parent);
                 }
-                makeDirectory(absolute);
+                PathChecks.makeDirectory(absolute);
                 final KernelLock lock = KernelLock.acquire(absolute);
                 if (lock != null)
                 {
@@ -237,7 +215,7 @@ final class Mapping implements AutoCloseable
             // Holding the lock, this kernel is the only one here: what is left is a dead kernel's, and replaced.
             Files.deleteIfExists(temp);
             try (FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), OWNER_ONLY_FILE))
+                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PathChecks.OWNER_ONLY_FILE))
             {
                 // Write the zeros for real: on tmpfs this allocates the pages now, so a full /dev/shm fails here
                 // with an IOException instead of a SIGBUS later.
@@ -308,10 +286,10 @@ final class Mapping implements AutoCloseable
             final Path userDirectory = userDirectory().toAbsolutePath().normalize();
             if (userDirectory.equals(absolute.getParent()))
             {
-                check(userDirectory, true);
+                PathChecks.check(userDirectory, true);
             }
-            check(absolute, true);
-            check(file, false);
+            PathChecks.check(absolute, true);
+            PathChecks.check(file, false);
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS))
             {
@@ -360,7 +338,7 @@ final class Mapping implements AutoCloseable
         }
         try
         {
-            final BasicFileAttributes attributes = attributesOrNull(file);
+            final BasicFileAttributes attributes = PathChecks.attributesOrNull(file);
             if (attributes != null && Objects.equals(attributes.fileKey(), fileKey))
             {
                 Files.delete(file);
@@ -388,309 +366,6 @@ final class Mapping implements AutoCloseable
             if (lock != null)
             {
                 lock.release(false);
-            }
-        }
-    }
-
-    private static void makeDirectory(final Path directory) throws IOException
-    {
-        try
-        {
-            Files.createDirectory(directory, OWNER_ONLY_DIRECTORY);
-        }
-        catch (final FileAlreadyExistsException ignore)
-        {
-            // Checked below like one made now.
-        }
-        check(directory, true);
-    }
-
-    /** Refuses a path that is a link, of the wrong type, another user's, or open to group or others. */
-    static void check(final Path path, final boolean directory) throws IOException
-    {
-        final PosixFileAttributes attributes =
-            Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        if (attributes.isSymbolicLink())
-        {
-            throw new IllegalStateException(path + " is a symbolic link (to " + Files.readSymbolicLink(path)
-                + ") and Ferry follows none in its IPC paths (whoever made it chooses what it points to); " + FIX);
-        }
-        if (directory ? !attributes.isDirectory() : !attributes.isRegularFile())
-        {
-            throw new IllegalStateException(path + " is not a " + (directory ? "directory" : "regular file")
-                + "; " + FIX);
-        }
-        final long uid = ((Number)Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)).longValue();
-        if (uid != User.SELF.uid)
-        {
-            throw new IllegalStateException(path + " is owned by uid " + uid + " (" + attributes.owner().getName()
-                + "), not by " + User.SELF.name + " (uid " + User.SELF.uid + "): another user created it; " + FIX);
-        }
-        final Set<PosixFilePermission> permissions = attributes.permissions();
-        final Set<PosixFilePermission> refused = directory ? WRITABLE_BY_OTHERS : ACCESSIBLE_BY_OTHERS;
-        if (permissions.stream().anyMatch(refused::contains))
-        {
-            throw new IllegalStateException(path + " has mode " + PosixFilePermissions.toString(permissions) + ": "
-                + (directory ? "its group or others may write in it" : "its group or others may read or write it")
-                + ", and Ferry shares its IPC with no other user; remove it (or chmod " + (directory ? "700" : "600")
-                + " it), or pick another kernel name or directory");
-        }
-    }
-
-    private static BasicFileAttributes attributesOrNull(final Path path) throws IOException
-    {
-        try
-        {
-            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        }
-        catch (final NoSuchFileException ex)
-        {
-            return null;
-        }
-    }
-
-    /**
-     * This process's user, as the owner of a file it creates (what {@code user.name} says may be overridden, or "?"
-     * in a container without a password entry for the uid).
-     *
-     * <p>Immutable; thread-safe.
-     */
-    private record User(long uid, String name)
-    {
-        static final User SELF = probe();
-
-        private static User probe()
-        {
-            try
-            {
-                final Path probe = Files.createTempFile("ferry-owner", ".probe");
-                try
-                {
-                    return of(probe);
-                }
-                finally
-                {
-                    Files.deleteIfExists(probe);
-                }
-            }
-            catch (final IOException | UnsupportedOperationException ex)
-            {
-                try
-                {
-                    // No writable temporary directory: /proc/self belongs to this process's effective user.
-                    return of(Path.of("/proc/self"));
-                }
-                catch (final IOException | UnsupportedOperationException again)
-                {
-                    again.addSuppressed(ex);
-                    throw new IllegalStateException("cannot tell which user this process runs as (" + again
-                        + "); Ferry needs a POSIX file system and a writable java.io.tmpdir", again);
-                }
-            }
-        }
-
-        private static User of(final Path path) throws IOException
-        {
-            return new User(((Number)Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)).longValue(),
-                Files.getOwner(path, LinkOption.NOFOLLOW_LINKS).getName());
-        }
-    }
-
-    /**
-     * A kernel's exclusive lock on {@value #LOCK_FILE_NAME} in its directory: a POSIX record lock, released by the
-     * system when the process dies, so a dead kernel's name is free at once. The file holds the holder's pid, then,
-     * once a closing kernel has unlinked it, a tombstone: a starter that opened it just before and locks it just after
-     * sees the tombstone and starts again with the file now at the path.
-     *
-     * <p>Thread-safe: acquisition and release within one process are serialised, and a lock this process holds is
-     * never opened a second time (closing that descriptor would drop the lock).
-     */
-    private static final class KernelLock
-    {
-        private static final int RECORD = 24;
-        private static final String TOMBSTONE = "closed";
-        /** The identities of the lock files this process holds; also the monitor of acquisition and release. */
-        private static final Set<Object> HELD = new HashSet<>();
-        /** Channels that must stay open: closing them would drop another holder's lock in this process. */
-        private static final List<FileChannel> KEPT = new ArrayList<>();
-
-        private final Path directory;
-        private final Path path;
-        private final FileChannel channel;
-        private final Object key;
-        private boolean pidWritten;
-        private boolean released;
-
-        private KernelLock(final Path directory, final Path path, final FileChannel channel, final Object key)
-        {
-            this.directory = directory;
-            this.path = path;
-            this.channel = channel;
-            this.key = key;
-        }
-
-        /**
-         * @return the lock, or null if the file or its directory was removed meanwhile by a kernel closing: try again.
-         * @throws IllegalStateException if a live kernel holds it.
-         */
-        static KernelLock acquire(final Path directory) throws IOException
-        {
-            final Path path = directory.resolve(LOCK_FILE_NAME);
-            synchronized (HELD)
-            {
-                BasicFileAttributes attributes = attributesOrNull(path);
-                if (attributes != null)
-                {
-                    check(path, false);
-                    if (HELD.contains(attributes.fileKey()))
-                    {
-                        throw live(directory, ProcessHandle.current().pid() + ", this process");
-                    }
-                }
-                final FileChannel channel;
-                try
-                {
-                    final Set<OpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-                    channel = FileChannel.open(path, options, OWNER_ONLY_FILE);
-                }
-                catch (final NoSuchFileException ex)
-                {
-                    return null;
-                }
-                boolean keep = false;
-                try
-                {
-                    check(path, false);
-                    final FileLock lock;
-                    try
-                    {
-                        lock = channel.tryLock();
-                    }
-                    catch (final OverlappingFileLockException ex)
-                    {
-                        // Something in this process locked the file outside Ferry: keep this descriptor open, since
-                        // closing it would drop that lock.
-                        KEPT.add(channel);
-                        keep = true;
-                        throw live(directory, ProcessHandle.current().pid() + ", this process");
-                    }
-                    if (lock == null)
-                    {
-                        throw live(directory, read(channel));
-                    }
-                    if (read(channel).startsWith(TOMBSTONE))
-                    {
-                        // A kernel closing unlinked it after this process opened it: the next attempt opens what is
-                        // at the path now.
-                        return null;
-                    }
-                    attributes = attributesOrNull(path);
-                    if (attributes == null)
-                    {
-                        return null;
-                    }
-                    HELD.add(attributes.fileKey());
-                    keep = true;
-                    return new KernelLock(directory, path, channel, attributes.fileKey());
-                }
-                finally
-                {
-                    if (!keep)
-                    {
-                        channel.close();
-                    }
-                }
-            }
-        }
-
-        private static IllegalStateException live(final Path directory, final String pid)
-        {
-            return new IllegalStateException("a live kernel (pid " + pid + ") holds " + directory + "; close it first"
-                + " or pick another kernel name or directory");
-        }
-
-        private static String read(final FileChannel channel) throws IOException
-        {
-            final ByteBuffer bytes = ByteBuffer.allocate(RECORD);
-            while (bytes.hasRemaining() && channel.read(bytes, bytes.position()) > 0)
-            {
-                // read on
-            }
-            final String text = new String(bytes.array(), 0, bytes.position(), StandardCharsets.US_ASCII).trim();
-            return text.isEmpty() ? "unknown" : text;
-        }
-
-        void writePid() throws IOException
-        {
-            write(String.valueOf(ProcessHandle.current().pid()));
-            pidWritten = true;
-        }
-
-        private void write(final String text) throws IOException
-        {
-            final ByteBuffer bytes = ByteBuffer.wrap(String.format("%-" + (RECORD - 1) + "s\n", text)
-                .getBytes(StandardCharsets.US_ASCII));
-            while (bytes.hasRemaining())
-            {
-                channel.write(bytes, bytes.position());
-            }
-        }
-
-        boolean released()
-        {
-            synchronized (HELD)
-            {
-                return released;
-            }
-        }
-
-        /**
-         * Releases the lock; with {@code remove}, first unlinks the lock file, marks it with the tombstone (in place:
-         * this needs no room) and removes the directory if empty. A lock file whose pid was never written (no room)
-         * is left in place, since it cannot take a tombstone.
-         */
-        void release(final boolean remove)
-        {
-            synchronized (HELD)
-            {
-                if (released)
-                {
-                    return;
-                }
-                released = true;
-                HELD.remove(key);
-                try
-                {
-                    if (remove && pidWritten)
-                    {
-                        Files.deleteIfExists(path);
-                        write(TOMBSTONE);
-                        try
-                        {
-                            Files.deleteIfExists(directory);
-                        }
-                        catch (final DirectoryNotEmptyException ignore)
-                        {
-                            // Something else lives there; leave the directory.
-                        }
-                    }
-                }
-                catch (final IOException ex)
-                {
-                    throw new UncheckedIOException("could not remove " + path + " or " + directory + ": " + ex, ex);
-                }
-                finally
-                {
-                    try
-                    {
-                        channel.close();
-                    }
-                    catch (final IOException ignore)
-                    {
-                        // Closing drops the lock whatever it reports.
-                    }
-                }
             }
         }
     }

@@ -1,14 +1,11 @@
 package dev.ferry;
 
-import dev.ferry.AgronaAccess;
-import dev.ferry.Handler;
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;

@@ -1,6 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Handler;
 import org.agrona.MutableDirectBuffer;
 
 import java.util.concurrent.CountDownLatch;

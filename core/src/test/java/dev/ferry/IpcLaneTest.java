@@ -1,14 +1,11 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.ferry.Completion;
-import dev.ferry.Status;
 
 import java.nio.file.Path;
 import java.time.Duration;

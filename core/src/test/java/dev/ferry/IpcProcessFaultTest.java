@@ -1,6 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,7 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
-import dev.ferry.Status;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;

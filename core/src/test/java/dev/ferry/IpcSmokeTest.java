@@ -1,8 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.CallFailedException;
-import dev.ferry.Mode;
-import dev.ferry.Status;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,6 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 import org.junit.jupiter.api.AfterEach;

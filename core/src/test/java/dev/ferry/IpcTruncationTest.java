@@ -1,6 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

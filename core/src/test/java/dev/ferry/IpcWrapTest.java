@@ -1,9 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Completion;
-import dev.ferry.CompletionHandler;
-import dev.ferry.Mode;
-import dev.ferry.Status;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.Mode;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
