@@ -1,7 +1,11 @@
 package dev.ferry;
 
+import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+
+import java.time.Duration;
+import java.util.Objects;
 
 /**
  * A lane client's book of its calls, whatever the protocol that carries them: the slots (one per call in flight),
@@ -67,6 +71,11 @@ final class CallBook
     long lateReplies;
     long corruptRecords;
     long timedOut;
+    /** The deadline of calls submitted from now on, in ns; how often deadlines are swept, and when next. */
+    long callTimeoutNs;
+    private final long checkIntervalNs;
+    private long sweepIntervalNs;
+    private long nextSweepNs;
     CompletionHandler currentHandler;
 
     // The call() in progress: its outcome, and where its reply goes.
@@ -77,8 +86,10 @@ final class CallBook
     MutableDirectBuffer syncReply;
     int syncReplyOffset;
 
-    CallBook(final int slotBytes, final int maxInFlight, final int maxServices)
+    CallBook(final int slotBytes, final int maxInFlight, final int maxServices, final long checkIntervalNs)
     {
+        this.checkIntervalNs = checkIntervalNs;
+        callTimeout(Client.DEFAULT_CALL_TIMEOUT.toNanos());
         this.slotBytes = slotBytes;
         this.maxInFlight = maxInFlight;
         this.maxServices = maxServices;
@@ -107,6 +118,34 @@ final class CallBook
         this.fifoCount = new int[maxServices];
         this.activeServices = new int[maxServices];
         this.active = new boolean[maxServices];
+    }
+
+    /**
+     * The one check of a call's arguments, for every client.
+     *
+     * @throws IllegalArgumentException for an unknown service, bytes outside {@code request}, or a request larger
+     *                                  than a slot.
+     */
+    static void checkRequest(
+        final int serviceId, final int services, final DirectBuffer request, final int offset, final int length,
+        final int slotBytes)
+    {
+        if (serviceId < 0 || serviceId >= services)
+        {
+            throw new IllegalArgumentException("unknown service id " + serviceId + "; the kernel has services 0-"
+                + (services - 1));
+        }
+        Objects.requireNonNull(request, "request buffer is null; pass an empty buffer for a call without payload");
+        if (offset < 0 || length < 0 || (long)offset + length > request.capacity())
+        {
+            throw new IllegalArgumentException("request bytes [" + offset + ", " + ((long)offset + length)
+                + ") fall outside the request buffer of capacity " + request.capacity());
+        }
+        if (length > slotBytes)
+        {
+            throw new IllegalArgumentException("request of " + length + " bytes exceeds the kernel's slot size of "
+                + slotBytes + " bytes; build the Kernel with slotBytes(" + length + ") or more");
+        }
     }
 
     /** @return slots free for new calls. */
@@ -213,6 +252,35 @@ final class CallBook
             unstage();
             fail(slot, status, why);
         }
+    }
+
+    /** @return the timeout in ns, saturated at a year: a deadline beyond any run must not overflow nanoTime sums. */
+    static long checkTimeout(final Duration timeout)
+    {
+        Objects.requireNonNull(timeout, "timeout is null");
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new IllegalArgumentException("call timeout " + timeout + " must be positive");
+        }
+        return timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365).toNanos() : timeout.toNanos();
+    }
+
+    /** Sets the deadline of calls submitted from now on; deadlines are swept within an eighth of it. */
+    void callTimeout(final long timeoutNs)
+    {
+        callTimeoutNs = timeoutNs;
+        sweepIntervalNs = Math.max(100_000L, Math.min(checkIntervalNs, timeoutNs / 8));
+    }
+
+    /** @return true, once per sweep interval, when the deadlines are due for a sweep. */
+    boolean sweepDue(final long now)
+    {
+        if (now - nextSweepNs < 0)
+        {
+            return false;
+        }
+        nextSweepNs = now + sweepIntervalNs;
+        return true;
     }
 
     /**

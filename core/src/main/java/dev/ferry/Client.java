@@ -38,7 +38,7 @@ public interface Client extends AutoCloseable
      * Attaches to the kernel named {@code name} in shared memory ({@code /dev/shm/ferry-<user>/<name>}), waiting
      * between polls with an {@link AdaptiveIdleStrategy}.
      *
-     * @param name the kernel's name, as given to {@link Kernel.Builder#name(String)}.
+     * @param name the kernel's name, as given to {@link KernelBuilder#name(String)}.
      * @return the client, owned by the calling thread.
      * @throws IllegalStateException naming the cause when there is no running kernel of that name or it has no free
      *                               client entry.
@@ -51,7 +51,7 @@ public interface Client extends AutoCloseable
     /**
      * Attaches to the kernel whose mapping is in {@code directory}.
      *
-     * @param directory the kernel's directory, as given to {@link Kernel.Builder#directory(Path)}.
+     * @param directory the kernel's directory, as given to {@link KernelBuilder#directory(Path)}.
      * @param idle      how {@link #await} and {@link #call} wait between polls.
      * @return the client, owned by the calling thread.
      */

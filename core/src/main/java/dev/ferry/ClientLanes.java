@@ -27,9 +27,18 @@ abstract class ClientLanes implements RingReader.RecordHandler
     final RingReader[] replyLanes;
     /** The service whose reply lane is being read, else -1. */
     int readingService = -1;
+    // In-process kernels only: whom a flush wakes (null across processes), and the services this flush sent to.
+    private final Wakeups wakeups;
+    private final boolean[] wakeFlags;
+    private final int[] wakeList;
+    private int wakeCount;
 
-    ClientLanes(final CallBook book, final IpcLayout layout, final int client, final int generation)
+    ClientLanes(
+        final CallBook book, final IpcLayout layout, final int client, final int generation, final Wakeups wakeups)
     {
+        this.wakeups = wakeups;
+        this.wakeFlags = new boolean[layout.maxServices];
+        this.wakeList = new int[layout.maxServices];
         this.book = book;
         this.layout = layout;
         this.client = client;
@@ -66,6 +75,28 @@ abstract class ClientLanes implements RingReader.RecordHandler
 
     /** Wakes whoever reads what a flush sent to {@code service}, in-process. */
     abstract void wake(Wakeups wakeups, int service);
+
+    /** A flush sent a call to {@code service}: its reader is woken at the flush's end. */
+    final void toWake(final int service)
+    {
+        if (wakeups != null && !wakeFlags[service])
+        {
+            wakeFlags[service] = true;
+            wakeList[wakeCount++] = service;
+        }
+    }
+
+    /** Wakes, once per flush, the reader of each service's lane the flush sent to. */
+    final void wakeAll()
+    {
+        for (int i = 0; i < wakeCount; i++)
+        {
+            final int service = wakeList[i];
+            wakeFlags[service] = false;
+            wake(wakeups, service);
+        }
+        wakeCount = 0;
+    }
 
     /** Reads replies until {@code limit} completions were delivered since {@code before}. */
     final void read(final long before, final int limit)
@@ -130,4 +161,15 @@ abstract class ClientLanes implements RingReader.RecordHandler
 
     /** Diagnostics: positions of the lanes to {@code service}. */
     abstract String debugState(int service);
+
+    /** Diagnostics: positions of every service's lanes. */
+    final String debugState()
+    {
+        final StringBuilder b = new StringBuilder();
+        for (int s = 0; s < layout.maxServices; s++)
+        {
+            b.append(" lane[").append(s).append("]: ").append(debugState(s));
+        }
+        return b.toString();
+    }
 }

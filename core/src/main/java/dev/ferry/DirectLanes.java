@@ -26,9 +26,9 @@ final class DirectLanes extends ClientLanes
 
     DirectLanes(
         final CallBook book, final IpcLayout layout, final UnsafeBuffer header, final int client, final int generation,
-        final long serverTimeoutNs)
+        final long serverTimeoutNs, final Wakeups wakeups)
     {
-        super(book, layout, client, generation);
+        super(book, layout, client, generation, wakeups);
         this.callMessageBytes = IpcLayout.callRecordBytes(layout.slotBytes) - IpcLayout.RECORD_HEADER;
         this.lanes = new LaneWriter[layout.maxServices];
         this.epochs = new long[layout.maxServices];

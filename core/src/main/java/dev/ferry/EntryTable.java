@@ -374,4 +374,23 @@ final class EntryTable
         table.putLong(entry + IpcLayout.ENTRY_PID_OFFSET, 0);
         return casWord(table, entry, seen, word(IpcLayout.FREE, generation(seen)));
     }
+
+    /**
+     * Claims the first free client entry of the table.
+     *
+     * @return the entry's index in the high 32 bits and its new generation in the low, or -1 if every entry is taken.
+     */
+    static long claimClient(final UnsafeBuffer header, final IpcLayout layout)
+    {
+        final long pid = ProcessHandle.current().pid();
+        for (int c = 0; c < layout.maxClients; c++)
+        {
+            final int generation = claimByClient(header, layout.clientEntry(c), pid, System.nanoTime());
+            if (generation > 0)
+            {
+                return (long)c << 32 | generation;
+            }
+        }
+        return -1;
+    }
 }

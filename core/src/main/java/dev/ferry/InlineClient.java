@@ -237,27 +237,17 @@ final class InlineClient implements Client
         final int serviceId, final DirectBuffer request, final int offset, final int length,
         final MutableDirectBuffer reply, final int replyOffset, final Duration timeout)
     {
-        LaneClient.checkTimeout(timeout);
+        CallBook.checkTimeout(timeout);
         return call(serviceId, request, offset, length, reply, replyOffset);
     }
 
     private void checkRequest(final int serviceId, final DirectBuffer request, final int offset, final int length)
     {
-        Objects.requireNonNull(request, "request is null");
-        if (serviceId < 0 || serviceId >= handlers.length || handlers[serviceId] == null)
+        CallBook.checkRequest(serviceId, handlers.length, request, offset, length, slotBytes);
+        if (handlers[serviceId] == null)
         {
             throw new IllegalArgumentException("no service " + serviceId + "; this kernel serves "
                 + Kernel.describe(handlers));
-        }
-        if (offset < 0 || length < 0 || length > request.capacity() - offset)
-        {
-            throw new IllegalArgumentException("request bytes [" + offset + ", " + ((long)offset + length)
-                + ") fall outside a buffer of " + request.capacity());
-        }
-        if (length > slotBytes)
-        {
-            throw new IllegalArgumentException("request of " + length + " bytes is larger than a slot ("
-                + slotBytes + " bytes); build the kernel with a larger slotBytes");
         }
     }
 
@@ -283,7 +273,7 @@ final class InlineClient implements Client
     public Client callTimeout(final Duration timeout)
     {
         check();
-        LaneClient.checkTimeout(timeout);
+        CallBook.checkTimeout(timeout);
         this.callTimeout = timeout;
         return this;
     }

@@ -29,9 +29,9 @@ final class MoverLanes extends ClientLanes
 
     MoverLanes(
         final CallBook book, final IpcLayout layout, final UnsafeBuffer header, final int client, final int generation,
-        final long serverTimeoutNs)
+        final long serverTimeoutNs, final Wakeups wakeups)
     {
-        super(book, layout, client, generation);
+        super(book, layout, client, generation, wakeups);
         final int record = IpcLayout.recordBytes(layout.slotBytes);
         this.sq = new LaneWriter(IpcLayout.ring(header, layout.sqOffset(client), layout.sqBytes));
         this.cq = new RingReader(IpcLayout.ring(header, layout.cqOffset(client), layout.cqBytes),

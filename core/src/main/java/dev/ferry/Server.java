@@ -2,16 +2,12 @@ package dev.ferry;
 
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
-import dev.ferry.idle.AdaptiveIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Supplier;
 
 /**
  * A server process's side of Ferry across processes: it attaches one {@link Handler} to a service of a running
@@ -206,9 +202,9 @@ public final class Server implements AutoCloseable
     /**
      * @return a builder; name or directory, service and handler are required.
      */
-    public static Builder builder()
+    public static ServerBuilder builder()
     {
-        return new Builder();
+        return new ServerBuilder();
     }
 
     private void run()
@@ -542,109 +538,5 @@ public final class Server implements AutoCloseable
     public String toString()
     {
         return "Server{service=" + service + ", generation=" + generation + ", " + mapping.directory + "}";
-    }
-
-    /**
-     * Settings of an {@link Server}.
-     *
-     * <p>Not thread-safe: configure and start on one thread.
-     */
-    public static final class Builder
-    {
-        private Path directory;
-        private int service = -1;
-        private Handler handler;
-        private int batch = 64;
-        private Supplier<IdleStrategy> idleStrategy = AdaptiveIdleStrategy::new;
-        private AgentThreadFactory threadFactory = AgentThreadFactory.daemon();
-
-        private Builder()
-        {
-        }
-
-        /**
-         * @param name the kernel's name ({@code /dev/shm/ferry-<user>/<name>}).
-         * @return this builder.
-         */
-        public Builder name(final String name)
-        {
-            this.directory = Mapping.defaultDirectory(name);
-            return this;
-        }
-
-        /**
-         * @param directory the kernel's directory, when it was built with one.
-         * @return this builder.
-         */
-        public Builder directory(final Path directory)
-        {
-            this.directory = Objects.requireNonNull(directory, "directory");
-            return this;
-        }
-
-        /**
-         * @param id      the service to serve, from 0 to the kernel's services - 1.
-         * @param handler its handler.
-         * @return this builder.
-         */
-        public Builder service(final int id, final Handler handler)
-        {
-            this.service = id;
-            this.handler = Objects.requireNonNull(handler, "handler");
-            return this;
-        }
-
-        /**
-         * @param batch most requests handled per pass before the server publishes progress.
-         * @return this builder.
-         */
-        public Builder batch(final int batch)
-        {
-            if (batch < 1)
-            {
-                throw new IllegalArgumentException("batch " + batch + " must be at least 1");
-            }
-            this.batch = batch;
-            return this;
-        }
-
-        /**
-         * @param supplier the server's idle strategy.
-         * @return this builder.
-         */
-        public Builder idleStrategy(final Supplier<IdleStrategy> supplier)
-        {
-            this.idleStrategy = Objects.requireNonNull(supplier, "supplier");
-            return this;
-        }
-
-        /**
-         * @param factory makes the server's agent thread, e.g. a pinning one.
-         * @return this builder.
-         */
-        public Builder threadFactory(final AgentThreadFactory factory)
-        {
-            this.threadFactory = Objects.requireNonNull(factory, "factory");
-            return this;
-        }
-
-        /**
-         * Attaches to the kernel and starts serving.
-         *
-         * @return the running server.
-         */
-        public Server start()
-        {
-            AgronaAccess.check();
-            if (directory == null)
-            {
-                throw new IllegalStateException("no name or directory; call name(\"...\") or directory(path)");
-            }
-            if (handler == null)
-            {
-                throw new IllegalStateException("no service; call service(id, handler)");
-            }
-            return new Server(Mapping.open(directory), service, handler, batch, idleStrategy.get(), threadFactory, null);
-        }
     }
 }

@@ -227,7 +227,7 @@ final class HarnessClient
         {
             // The library's own deadline, well inside the harness's: a call the library leaves running past the
             // harness deadline is hung.
-            client = LaneClient.attach(dir, new BackoffIdleStrategy()).callTimeout(Duration.ofNanos(deadlineNs / 2));
+            client = Lanes.attach(dir, new BackoffIdleStrategy()).callTimeout(Duration.ofNanos(deadlineNs / 2));
             pending.clear();
             completed.clear();
             hungIds.clear();

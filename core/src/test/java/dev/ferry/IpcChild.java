@@ -113,7 +113,7 @@ public final class IpcChild
      */
     private static void client(final Path dir, final int service, final int tag, final long count, final int window)
     {
-        final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
         say("READY client=" + client.id());
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final long[] state = new long[4]; // next expected seq, ok, bad, failed
@@ -243,7 +243,7 @@ public final class IpcChild
         final LaneClient client;
         try
         {
-            client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            client = Lanes.attach(dir, new BackoffIdleStrategy());
         }
         catch (final IllegalStateException ex)
         {

@@ -47,7 +47,7 @@ final class IpcDeadlineTest
             .start();
              Server server = Server.builder().directory(dir).service(0, handler).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             req.putInt(0, HOLD);
@@ -81,7 +81,7 @@ final class IpcDeadlineTest
             .start();
              Server server = Server.builder().directory(dir).service(0, handler).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy()).callTimeout(
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy()).callTimeout(
                 Duration.ofMillis(300));
             assertEquals(Duration.ofMillis(300), client.callTimeout());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
@@ -135,7 +135,7 @@ final class IpcDeadlineTest
                  {
                      if (inner[0] == null)
                      {
-                         inner[0] = LaneClient.attach(dir, new BackoffIdleStrategy());
+                         inner[0] = Lanes.attach(dir, new BackoffIdleStrategy());
                      }
                      final UnsafeBuffer r = new UnsafeBuffer(new byte[64]);
                      try
@@ -155,7 +155,7 @@ final class IpcDeadlineTest
                  return len;
              }).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             req.putInt(0, 42);
@@ -205,7 +205,7 @@ final class IpcDeadlineTest
              Server server = Server.builder().directory(dir).service(0, (msg, len) -> len).idleStrategy(dying)
                  .start())
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             assertEquals(8, client.call(0, req, 0, 8, rep, 0));

@@ -132,7 +132,7 @@ final class IpcFuzzTest
 
             // Fuzzing over: garbage may still lie in the rings' unwritten parts, and each piece met costs the calls
             // in flight an error completion and the ring a resynchronisation; then calls work again.
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             int streak = 0;
@@ -161,7 +161,7 @@ final class IpcFuzzTest
     /** Returns {ok, failed, duplicates or unknown ids, corrupt records seen by the client}. */
     private static long[] callUntilStopped(final Path dir, final int tag, final AtomicBoolean stop)
     {
-        final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
         CLIENTS[tag] = client;
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final BitSet seen = new BitSet();

@@ -42,8 +42,8 @@ final class IpcLaneTest
              Server server = Server.builder().directory(dir).service(0, (msg, len) -> len).start();
              Mapping view = Mapping.open(dir))
         {
-            final LaneClient stuck = LaneClient.attach(dir, new BackoffIdleStrategy());
-            final LaneClient other = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient stuck = Lanes.attach(dir, new BackoffIdleStrategy());
+            final LaneClient other = Lanes.attach(dir, new BackoffIdleStrategy());
             // The stuck client's request lane gets a record claimed and never committed, as if its process had
             // stopped between the two.
             final LaneWriter lane = new LaneWriter(
@@ -81,8 +81,8 @@ final class IpcLaneTest
              Server server = Server.builder().directory(dir).service(0, holding).start();
              Mapping view = Mapping.open(dir))
         {
-            final LaneClient a = LaneClient.attach(dir, new BackoffIdleStrategy());
-            final LaneClient b = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient a = Lanes.attach(dir, new BackoffIdleStrategy());
+            final LaneClient b = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             req.putInt(0, -1);
             final long held = b.submit(0, req, 0, 8);
@@ -148,7 +148,7 @@ final class IpcLaneTest
             .timeouts(Timeouts.of(Duration.ofSeconds(30))).build().start();
              Mapping view = Mapping.open(dir))
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             final Server first = Server.builder().directory(dir).service(0, (msg, len) -> len).start();

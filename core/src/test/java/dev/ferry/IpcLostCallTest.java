@@ -43,7 +43,7 @@ final class IpcLostCallTest
              Server server = Server.builder().directory(dir).service(0, holding).start();
              Mapping view = Mapping.open(dir))
         {
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             req.putInt(0, 1);
             final long first = client.submit(0, req, 0, 8);

@@ -145,7 +145,7 @@ final class IpcMappingTest
             assertEquals("rw-------", PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(dir.resolve(Mapping.LOCK_FILE_NAME))));
             try (Server server = Server.builder().name("demo").service(0, (msg, len) -> len).start();
-                 LaneClient client = LaneClient.attach("demo"))
+                 LaneClient client = Lanes.attach("demo"))
             {
                 assertEquals(1, kernel.attachedClients());
                 assertTrue(server.toString().contains(dir.toString()), server.toString());
@@ -172,7 +172,7 @@ final class IpcMappingTest
         giveToNobody(userDir, theirs.directory, theirs.file);
         assertRefused("is owned by uid 65534 (nobody)",
             () -> Server.builder().name("sq").service(0, (msg, len) -> len).start());
-        assertRefused("is owned by uid 65534 (nobody)", () -> LaneClient.attach("sq"));
+        assertRefused("is owned by uid 65534 (nobody)", () -> Lanes.attach("sq"));
     }
 
     @Test
@@ -185,7 +185,7 @@ final class IpcMappingTest
         giveToNobody(dir, theirs.file);
         final String expected = dir + " is owned by uid 65534 (nobody), not by ";
         assertRefused(expected, () -> Server.builder().directory(dir).service(0, (msg, len) -> len).start());
-        assertRefused(expected, () -> LaneClient.attach(dir, new BackoffIdleStrategy()));
+        assertRefused(expected, () -> Lanes.attach(dir, new BackoffIdleStrategy()));
         assertRefused(expected, () -> Mapping.create(dir, smallLayout(), Timeouts.DEFAULTS));
         // Only the file is theirs.
         Files.setOwner(dir, Files.getOwner(tmp));
@@ -195,7 +195,7 @@ final class IpcMappingTest
         Files.createDirectories(nobodys);
         Files.copy(theirs.file, nobodys.resolve(IpcLayout.FILE_NAME));
         giveToNobody(nobodys.getParent(), nobodys, nobodys.resolve(IpcLayout.FILE_NAME));
-        assertRefused("no Ferry kernel at", () -> LaneClient.attach("sq"));
+        assertRefused("no Ferry kernel at", () -> Lanes.attach("sq"));
     }
 
     @Test
@@ -219,7 +219,7 @@ final class IpcMappingTest
         Files.createSymbolicLink(userDir, tmp.resolve("elsewhere"));
         Files.createDirectory(tmp.resolve("elsewhere"));
         assertRefused(userDir + " is a symbolic link", () -> Kernel.builder().name("x").build());
-        assertRefused(userDir + " is a symbolic link", () -> LaneClient.attach("x"));
+        assertRefused(userDir + " is a symbolic link", () -> Lanes.attach("x"));
         // The lock file a link, e.g. to a file the kernel's user may write: not followed, not truncated.
         final Path victim = tmp.resolve("victim");
         Files.writeString(victim, "precious");
@@ -341,7 +341,7 @@ final class IpcMappingTest
         // At once: no heartbeat timeout to wait for, the lock died with the process.
         try (Kernel next = Kernel.builder().directory(dir).build().start();
              Server server = Server.builder().directory(dir).service(0, (msg, len) -> len).start();
-             LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy()))
+             LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy()))
         {
             assertTrue(next.isRunning() && server.generation() >= 1);
             assertEquals(1, next.attachedClients());

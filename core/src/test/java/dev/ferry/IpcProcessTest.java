@@ -128,7 +128,7 @@ final class IpcProcessTest
         {
             try
             {
-                return LaneClient.attach(dir, new BackoffIdleStrategy());
+                return Lanes.attach(dir, new BackoffIdleStrategy());
             }
             catch (final IllegalStateException ex)
             {
@@ -151,7 +151,7 @@ final class IpcProcessTest
         {
             final ChildProcess server = start("server", dir.toString(), "0", "20000");
             assertEquals("READY generation=1", server.await("READY", 30));
-            final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             for (int i = 0; i < 10; i++)
             {
@@ -202,7 +202,7 @@ final class IpcProcessTest
         kernel.await("READY", 30);
         final ChildProcess server = start("server", dir.toString(), "0", "0");
         server.await("READY", 30);
-        final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
         assertEquals(8, client.call(0, req, 0, 8, rep, 0));

@@ -48,7 +48,7 @@ final class IpcSmokeTest
                 return len;
             }).start())
             {
-                final LaneClient client = LaneClient.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
+                final LaneClient client = Lanes.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
                 final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
                 final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
                 for (int i = 0; i < 100; i++)
@@ -108,7 +108,7 @@ final class IpcSmokeTest
                  throw new IllegalStateException("boom " + len);
              }).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
             final CallFailedException ex = assertThrows(CallFailedException.class,
                 () -> client.call(0, new UnsafeBuffer(new byte[3]), 0, 3, new UnsafeBuffer(new byte[8]), 0));
             assertEquals(Status.FAILED, ex.status());
@@ -135,7 +135,7 @@ final class IpcSmokeTest
                  return len;
              }).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy());
             final UnsafeBuffer req = new UnsafeBuffer(new byte[48]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             req.setMemory(0, 48, (byte)1);
@@ -170,7 +170,7 @@ final class IpcSmokeTest
     {
         final Path dir = tmp.resolve("ferry-twice");
         final IllegalStateException none = assertThrows(IllegalStateException.class,
-            () -> LaneClient.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy()));
+            () -> Lanes.attach(dir, new org.agrona.concurrent.BackoffIdleStrategy()));
         assertTrue(none.getMessage().contains("start the kernel first"), none.getMessage());
         try (Kernel kernel = Kernel.builder().directory(dir).timeouts(Timeouts.of(Duration.ofMillis(500)))
             .build().start())

@@ -32,7 +32,7 @@ final class IpcWrapTest
         try (Server server = Server.builder().directory(dir).service(0, (msg, len) -> len)
             .idleStrategy(BusySpinIdleStrategy::new).start())
         {
-            final LaneClient client = LaneClient.attach(dir, new BusySpinIdleStrategy());
+            final LaneClient client = Lanes.attach(dir, new BusySpinIdleStrategy());
             final UnsafeBuffer request = new UnsafeBuffer(new byte[1024]);
             final Completion[] last = new Completion[1];
             final long[] failed = new long[1];

@@ -78,14 +78,14 @@ final class LifecycleRounds
             try
             {
                 final Server first = Server.builder().directory(d).service(0, (m, l) -> l).start();
-                final LaneClient a = LaneClient.attach(d, new BackoffIdleStrategy());
+                final LaneClient a = Lanes.attach(d, new BackoffIdleStrategy());
                 call(r, a, req, rep);
                 final Server second;
                 if (variant == 0)
                 {
                     first.close();
                     second = Server.builder().directory(d).service(0, (m, l) -> l).start();
-                    final LaneClient b = LaneClient.attach(d, new BackoffIdleStrategy());
+                    final LaneClient b = Lanes.attach(d, new BackoffIdleStrategy());
                     call(r, b, req, rep);
                     roles[1] = second;
                     roles[2] = a;
@@ -184,8 +184,8 @@ final class LifecycleRounds
         final Kernel kernel = Kernel.builder().directory(dir).mode(mode).maxClients(4).maxInFlight(8)
             .slotBytes(64).timeouts(Timeouts.of(TIMEOUT)).build().start();
         final Server server = Server.builder().directory(dir).service(0, (m, l) -> l).start();
-        final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
-        final LaneClient left = LaneClient.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
+        final LaneClient left = Lanes.attach(dir, new BackoffIdleStrategy());
         client.call(0, req, 0, 8, rep, 0);
         left.call(0, req, 0, 8, rep, 0);
         client.close();
@@ -217,8 +217,8 @@ final class LifecycleRounds
         checks.add(new Check("kernel heap counters", () -> "" + kernel.forwarded() + kernel.reclaimedClients()
             + kernel.corruptRecords() + kernel.failure() + kernel.mode() + kernel.directory() + kernel, false));
         checks.add(new Check("kernel.close() again", () -> close(kernel), false));
-        checks.add(new Check("LaneClient.attach() to a closed kernel",
-            () -> LaneClient.attach(dir, new BackoffIdleStrategy()), true));
+        checks.add(new Check("Lanes.attach() to a closed kernel",
+            () -> Lanes.attach(dir, new BackoffIdleStrategy()), true));
         checks.add(new Check("Server.start() on a closed kernel",
             () -> Server.builder().directory(dir).service(0, (m, l) -> l).start(), true));
         checks.add(new Check("open client.submit() after the kernel closed", () -> left.submit(0, req, 0, 8), true));

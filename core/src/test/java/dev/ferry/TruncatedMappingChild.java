@@ -53,7 +53,7 @@ public final class TruncatedMappingChild
             }
             return len;
         }).start();
-        final LaneClient client = LaneClient.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
         for (int i = 0; i < 10_000; i++)

@@ -5,6 +5,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import dev.ferry.Client;
 import dev.ferry.Handler;
 import dev.ferry.Kernel;
+import dev.ferry.KernelBuilder;
 import dev.ferry.Mode;
 import dev.ferry.affinity.pin.Pin;
 import dev.ferry.affinity.pin.Pinning;
@@ -112,7 +113,7 @@ public final class FerryCalls
                 mover ? new int[] {placement.mover()} : new int[0],
                 new int[] {placement.client()}));
         final int capacity = Math.max(64, Integer.highestOneBit(batch * 2 - 1) * 2);
-        final Kernel.Builder builder = Kernel.builder()
+        final KernelBuilder builder = Kernel.builder()
             .mode(mode)
             .service(0, service)
             .maxInFlight(capacity)

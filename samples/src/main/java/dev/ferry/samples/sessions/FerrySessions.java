@@ -4,6 +4,7 @@ import dev.ferry.Client;
 import dev.ferry.Completion;
 import dev.ferry.CompletionHandler;
 import dev.ferry.Kernel;
+import dev.ferry.KernelBuilder;
 import dev.ferry.Mode;
 import dev.ferry.Status;
 import dev.ferry.agent.AgentThreadFactory;
@@ -50,7 +51,7 @@ final class FerrySessions implements SessionHost
     {
         this.sessions = sessions;
         this.tables = new long[servers][(sessions + servers - 1) / servers];
-        final Kernel.Builder b = Kernel.builder().mode(Mode.DIRECT).slotBytes(16).threadFactory(threadFactory)
+        final KernelBuilder b = Kernel.builder().mode(Mode.DIRECT).slotBytes(16).threadFactory(threadFactory)
             .maxInFlight(capacity(window));
         for (int i = 0; i < servers; i++)
         {
