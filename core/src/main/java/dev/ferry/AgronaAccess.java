@@ -8,10 +8,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  *
  * <p>Stateless apart from a cached success; thread-safe.
  */
-public final class AgronaAccess
+final class AgronaAccess
 {
     /** The JVM flag Ferry needs. */
-    public static final String FLAG = "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED";
+    static final String FLAG = "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED";
 
     private static volatile boolean checked;
 
@@ -24,7 +24,7 @@ public final class AgronaAccess
      *
      * @throws IllegalStateException naming the missing flag when they do not.
      */
-    public static void check()
+    static void check()
     {
         if (checked)
         {
