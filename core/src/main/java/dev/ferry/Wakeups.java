@@ -41,7 +41,8 @@ final class Wakeups
         final WakeSignal signal = new WakeSignal();
         if (idle instanceof AdaptiveIdleStrategy)
         {
-            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
+            // A server's work comes from outside: spells that end parked shrink its pause budget.
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal).shrinkAfterParks(true);
         }
         serverThreads.set(service, thread);
         servers.set(service, signal);

@@ -14,56 +14,19 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The steps come from an {@link IdleCalibration}: {@value #DEFAULT_SPINS} re-polls, then a pause phase of at
  * most an eighth of a real park, then {@value #DEFAULT_YIELDS} yields, then parks whose real periods double from the
- * park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (eight park granularities). The classic
- * 2-competitive rule would spin as long as a wake-up costs; on a machine with fewer cores than runnable threads that
- * is the wrong trade, since a poller that pauses holds a CPU the thread it waits for may need, so the pause phase is
- * short (enough for a round trip through the caches with room to spare) and the yields that follow hand the CPU to
- * whoever is runnable. The longest park bounds how long a message waits for a poller no producer wakes: it keeps
- * the latency of a quiet server's calls under a millisecond (about 750 µs on a KVM guest) where a 1 ms cap (Agrona's
- * {@code BackoffIdleStrategy}) lets it reach a millisecond, while a spell longer than a granularity wakes fewer
- * times than one that parks a granularity at a time.
+ * park granularity up to {@link IdleCalibration#defaultMaxParkNs()} (eight park granularities): a short pause phase,
+ * since on a machine with fewer cores than runnable threads a pausing poller holds a CPU the thread it waits for may
+ * need, and a longest park that bounds how long a message waits for a poller no producer wakes.
  *
- * <p>These adaptations make the calibrated strategy cheaper than its steps suggest:
- * <ul>
- *   <li>The pause budget adapts as HotSpot's adaptive spinning does: an idle spell that ended during the pause phase
- *   doubles the next pause budget (up to the calibrated maximum). One that ended in the yield phase after yields
- *   that ran other threads (each took longer than twice an uncontended yield's calibrated cost) halves it (down
- *   to an eighth, still long enough for a round trip through the caches, so that once the contention is over the next
- *   spell ends while pausing and the budget grows back): work that turns up just after this thread yielded most
- *   likely needed this thread's CPU, as on a machine with more runnable threads than cores, where every pause only
- *   delays the thread being waited for (with two pollers sharing one free CPU, a round trip otherwise costs two whole
- *   pause phases). One that ended in the yield phase after yields that found the CPU free doubles it, as if it had
- *   ended while pausing: nobody needed the CPU, and a longer pause would have caught the work without a park. One
- *   that lasted longer than the longest park halves it, down to a thirty-second: work comes rarely, and pauses catch
- *   nothing. Without a wake signal, spells that ended soon after parking leave the budget alone: the park, not a
- *   wake, ended them, and a shorter pause phase would lengthen the next such wait by a whole park period.</li>
- *   <li>The yields follow the same evidence: one that came back as fast as an uncontended yield spaces the pause
- *   phase's next ones out (from every 64th pause up to every 1024th; on a VM a yield is a system call that costs
- *   more than the 64 pauses between two of them) and, once they are at their sparsest, cuts the yield phase to one
- *   yield in every 16th spell (a probe of the CPU) and none in the others; one that ran another thread brings back
- *   a yield every 64th pause and the whole yield phase.</li>
- *   <li>With a {@link WakeSignal} (producers unpark the poller when they publish), every park asks for
- *   {@link #SIGNALLED_PARK_NS} (10 ms) instead of periods doubling from one granularity: the producer's wake, not
- *   the park's timer, ends a sleep, and a near timer costs the sleeper about three times a wake-up's CPU on a
- *   virtual machine even when the wake comes first. The timer is a safety net only: the signal's handshake
- *   loses no wake-up. For a server ({@link #shrinkAfterParks(boolean)}; not for clients and movers) a spell that
- *   ends parked takes a quarter off the pause budget (down to a thirty-second), while one that ends pausing still
- *   doubles it: the budget settles where about three spells in ten end while pausing, which keeps all of it where
- *   spells are short (a server in a ping-pong) and next to none where they are long next to a wake-up's cost (a
- *   server under open-loop load, whose pause phase otherwise burned 10-17% of a CPU more than Agrona's backoff at
- *   20-70% of capacity). A quarter rather than a half settles lower (three spells in ten caught rather than one in
- *   two), so spins less where spells are near a wake-up's cost; the idle sweep could not tell the two apart.</li>
- *   <li>A park sleeps longer than it asks for, by the timer slack: {@code parkNanos(1 µs)} sleeps a whole
- *   granularity. The calibrated strategy asks for each period minus that slack, so the real sleeps are the
- *   granularity, twice it, four times it, not each of them one granularity longer.</li>
- * </ul>
+ * <p>Around these steps, a few adaptations make the strategy cheaper than its steps suggest: the pause budget grows
+ * when spells end while pausing and shrinks when yields ran other threads or spells outlast the longest park; yields
+ * thin out while they find the CPU free; with a {@link WakeSignal} every park asks for {@link #SIGNALLED_PARK_NS} and
+ * a server's spells that end parked shrink its pause budget; parks ask for each period minus the timer slack.
+ * docs/idle-strategy.md states each rule, why it is there, and how the defaults were tuned (ferry-bench report's
+ * idle sweep on a 2-vCPU KVM guest).
  *
- * <p>These defaults were tuned with {@code ferry-bench report}'s idle sweep (p99 latency against CPU under open-loop
- * Poisson load from 1% to 90% of capacity, side by side with Agrona's strategies) on a 2-vCPU KVM guest.
- *
- * <p>It tracks its duty cycle: the time it spent at each idle level (measured with {@link System#nanoTime()} from
- * the end of the spin phase on, so a poller that finds work within its spins pays for no clock read; spin time is
- * the spin count times one idle loop's calibrated cost) and the number of idle calls at each level.
+ * <p>It tracks its duty cycle: the time spent at each idle level (clock reads only from the pause phase on) and the
+ * number of idle calls at each level.
  *
  * <p>Threading: {@link #idle(int)}, {@link #idle()} and {@link #reset()} belong to the one polling thread that
  * owns the instance, as with every Agrona {@link IdleStrategy}. {@link #level()}, {@link #nanosAt(IdleLevel)},
@@ -231,9 +194,6 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         this.pauseBudget = maxPauses;
     }
 
-    /**
-     * {@inheritDoc}
-     */
     @Override
     public void idle(final int workCount)
     {
@@ -247,9 +207,6 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         }
     }
 
-    /**
-     * {@inheritDoc}
-     */
     @Override
     public void idle()
     {
@@ -315,9 +272,6 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         phaseStartNs = now;
     }
 
-    /**
-     * {@inheritDoc}
-     */
     @Override
     public void reset()
     {
@@ -448,9 +402,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return (level == WORKING ? 0 : count) >= maxSpins && pauseBudget == 0;
     }
 
-    /**
-     * @return the signal this strategy announces its parks on, or null.
-     */
+    /** @return the signal this strategy announces its parks on, or null. */
     public WakeSignal wakeSignal()
     {
         return wakeSignal;
@@ -489,17 +441,12 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return this;
     }
 
-    /**
-     * @return whether parked spells shrink the pause budget; see {@link #shrinkAfterParks(boolean)}.
-     */
+    /** @return whether parked spells shrink the pause budget; see {@link #shrinkAfterParks(boolean)}. */
     public boolean shrinkAfterParks()
     {
         return shrinkAfterParks;
     }
 
-    /**
-     * {@inheritDoc}
-     */
     @Override
     public String alias()
     {
@@ -534,9 +481,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         LEVEL.setOpaque(this, level);
     }
 
-    /**
-     * @return the level the owning thread is at now; readable from any thread.
-     */
+    /** @return the level the owning thread is at now; readable from any thread. */
     public IdleLevel level()
     {
         return IdleLevel.of((int)LEVEL.getOpaque(this));
@@ -562,9 +507,7 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return (long)LONGS.getOpaque(calls, level.ordinal());
     }
 
-    /**
-     * @return nanoseconds idled at every level together.
-     */
+    /** @return nanoseconds idled at every level together. */
     public long idleNanos()
     {
         long sum = 0;
@@ -587,17 +530,13 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return elapsed <= 0 ? 1.0 : Math.max(0.0, Math.min(1.0, 1.0 - idleNanos() / (double)elapsed));
     }
 
-    /**
-     * @return how many idle calls re-poll at once before pausing.
-     */
+    /** @return how many idle calls re-poll at once before pausing. */
     public int maxSpins()
     {
         return maxSpins;
     }
 
-    /**
-     * @return the most idle calls a pause phase makes before yielding.
-     */
+    /** @return the most idle calls a pause phase makes before yielding. */
     public int maxPauses()
     {
         return maxPauses;
@@ -612,17 +551,13 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return pauseBudget;
     }
 
-    /**
-     * @return how many idle calls yield before parking.
-     */
+    /** @return how many idle calls yield before parking. */
     public int maxYields()
     {
         return maxYields;
     }
 
-    /**
-     * @return the shortest park period in nanoseconds: the first park of a spell without a wake signal.
-     */
+    /** @return the shortest park period in nanoseconds: the first park of a spell without a wake signal. */
     public long minParkNs()
     {
         return minParkNs;
@@ -637,17 +572,13 @@ public final class AdaptiveIdleStrategy implements IdleStrategy
         return firstParkNs;
     }
 
-    /**
-     * @return pause-phase idle calls per yield now, between 64 and 1024; the owning thread's view.
-     */
+    /** @return pause-phase idle calls per yield now, between 64 and 1024; the owning thread's view. */
     public int pausesPerYield()
     {
         return pausesPerYieldMask + 1;
     }
 
-    /**
-     * @return the longest park period in nanoseconds.
-     */
+    /** @return the longest park period in nanoseconds. */
     public long maxParkNs()
     {
         return maxParkNs;
