@@ -29,25 +29,19 @@ public final class CallFailedException extends RuntimeException
         this.status = status;
     }
 
-    /**
-     * @return the call's id.
-     */
+    /** @return the call's id. */
     public long callId()
     {
         return callId;
     }
 
-    /**
-     * @return the service the call went to.
-     */
+    /** @return the service the call went to. */
     public int serviceId()
     {
         return serviceId;
     }
 
-    /**
-     * @return how the call ended.
-     */
+    /** @return how the call ended. */
     public Status status()
     {
         return status;

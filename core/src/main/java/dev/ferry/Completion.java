@@ -11,29 +11,19 @@ import org.agrona.DirectBuffer;
  */
 public interface Completion
 {
-    /**
-     * @return the call's id, as {@link Client#submit} returned it.
-     */
+    /** @return the call's id, as {@link Client#submit} returned it. */
     long id();
 
-    /**
-     * @return the service the call went to.
-     */
+    /** @return the service the call went to. */
     int serviceId();
 
-    /**
-     * @return how the call ended.
-     */
+    /** @return how the call ended. */
     Status status();
 
-    /**
-     * @return the reply bytes, {@code [0, length())}; meaningful when {@link #status()} is {@link Status#OK}.
-     */
+    /** @return the reply bytes, {@code [0, length())}; meaningful when {@link #status()} is {@link Status#OK}. */
     DirectBuffer buffer();
 
-    /**
-     * @return the reply's length in bytes; 0 unless {@link #status()} is {@link Status#OK}.
-     */
+    /** @return the reply's length in bytes; 0 unless {@link #status()} is {@link Status#OK}. */
     int length();
 
     /**

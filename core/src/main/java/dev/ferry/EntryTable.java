@@ -273,9 +273,7 @@ final class EntryTable
             && casWord(table, entry, seen, word(IpcLayout.DETACHED, generation));
     }
 
-    /**
-     * @return true if {@code word} is {@code (ATTACHED, generation)}: the occupant still holds the entry.
-     */
+    /** @return true if {@code word} is {@code (ATTACHED, generation)}: the occupant still holds the entry. */
     static boolean holds(final long word, final int generation)
     {
         return state(word) == IpcLayout.ATTACHED && generation(word) == generation;

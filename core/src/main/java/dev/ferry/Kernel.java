@@ -332,25 +332,19 @@ public final class Kernel implements AutoCloseable
         return true;
     }
 
-    /**
-     * @return where the mapping lives.
-     */
+    /** @return where the mapping lives. */
     public Path directory()
     {
         return mapping.directory;
     }
 
-    /**
-     * @return the mode clients use to reach servers.
-     */
+    /** @return the mode clients use to reach servers. */
     public Mode mode()
     {
         return mode;
     }
 
-    /**
-     * @return clients attached now.
-     */
+    /** @return clients attached now. */
     public int attachedClients()
     {
         checkOpen("attachedClients()");
@@ -365,41 +359,31 @@ public final class Kernel implements AutoCloseable
         return n;
     }
 
-    /**
-     * @return requests the mover has routed to servers (MOVER mode).
-     */
+    /** @return requests the mover has routed to servers (MOVER mode). */
     public long forwarded()
     {
         return mover.forwarded();
     }
 
-    /**
-     * @return clients whose rings were reclaimed because they stopped heartbeating.
-     */
+    /** @return clients whose rings were reclaimed because they stopped heartbeating. */
     public long reclaimedClients()
     {
         return reclaimed.get();
     }
 
-    /**
-     * @return corrupt records and rings the mover met (each became an error completion or a resynchronisation).
-     */
+    /** @return corrupt records and rings the mover met (each became an error completion or a resynchronisation). */
     public long corruptRecords()
     {
         return corruptRecords.get();
     }
 
-    /**
-     * @return whether the agent is running (false after close, or if it died: {@link #failure()} says why).
-     */
+    /** @return whether the agent is running (false after close, or if it died: {@link #failure()} says why). */
     public boolean isRunning()
     {
         return running && agentFailure == null && thread != null && thread.isAlive();
     }
 
-    /**
-     * @return what killed the agent, or null.
-     */
+    /** @return what killed the agent, or null. */
     public Throwable failure()
     {
         return agentFailure;

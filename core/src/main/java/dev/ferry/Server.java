@@ -199,9 +199,7 @@ public final class Server implements AutoCloseable
         }
     }
 
-    /**
-     * @return a builder; name or directory, service and handler are required.
-     */
+    /** @return a builder; name or directory, service and handler are required. */
     public static ServerBuilder builder()
     {
         return new ServerBuilder();
@@ -353,9 +351,7 @@ public final class Server implements AutoCloseable
         header.putLongVolatile(offset, header.getLongVolatile(offset) + 1);
     }
 
-    /**
-     * @return the service this server serves.
-     */
+    /** @return the service this server serves. */
     public int serviceId()
     {
         return service;
@@ -385,17 +381,13 @@ public final class Server implements AutoCloseable
         return thread;
     }
 
-    /**
-     * @return this attachment's generation: 1 for the service's first server, one more for each that replaced it.
-     */
+    /** @return this attachment's generation: 1 for the service's first server, one more for each that replaced it. */
     public int generation()
     {
         return generation;
     }
 
-    /**
-     * @return calls handled (OK or FAILED).
-     */
+    /** @return calls handled (OK or FAILED). */
     public long served()
     {
         return served.get();
@@ -410,9 +402,7 @@ public final class Server implements AutoCloseable
         return corrupt.get();
     }
 
-    /**
-     * @return requests from clients no longer attached, dropped.
-     */
+    /** @return requests from clients no longer attached, dropped. */
     public long staleRequests()
     {
         return stale.get();
@@ -427,17 +417,13 @@ public final class Server implements AutoCloseable
         return discardedAtAttach;
     }
 
-    /**
-     * @return false once closed, or once the kernel closed or died ({@link #stopReason()} says which).
-     */
+    /** @return false once closed, or once the kernel closed or died ({@link #stopReason()} says which). */
     public boolean isRunning()
     {
         return running && thread.isAlive();
     }
 
-    /**
-     * @return why the server stopped by itself, or null.
-     */
+    /** @return why the server stopped by itself, or null. */
     public String stopReason()
     {
         return stopReason;
