@@ -154,12 +154,7 @@ final class CallBook
         return freeCount;
     }
 
-    /**
-     * Takes a free slot for a call to {@code service} and queues it as staged; the request's bytes are the caller's
-     * to put in place.
-     *
-     * @return the slot, or -1 when every slot is in use.
-     */
+    /** Takes a free slot for a call and queues it staged (the caller puts the request). @return it, or -1 if none. */
     int stage(final int service, final int length, final long timeoutNs, final boolean sync)
     {
         if (freeCount == 0)
@@ -419,10 +414,7 @@ final class CallBook
         handler.onCompletion(completion);
     }
 
-    /**
-     * What a reply record naming {@code slot} and {@code callId} is to: 1 the call in flight there, 0 a call that
-     * already ended (the reply is late, and counted), -1 nothing this client sent (a corrupt record).
-     */
+    /** A reply naming {@code slot}, {@code callId} is for: 1 the call there, 0 one ended (late, counted), -1 none. */
     int replyTo(final int slot, final long callId)
     {
         if (slot < 0 || slot >= maxInFlight || callId < 0 || callId >= nextId)
@@ -525,10 +517,7 @@ final class CallBook
         }
     }
 
-    /**
-     * @return the slot of the latest call in flight to {@code service} sent at or before lane position
-     * {@code position}, or -1.
-     */
+    /** @return the slot of the latest call in flight to {@code service} sent by lane position {@code position}. */
     int latestSentBy(final int service, final long position)
     {
         int latest = -1;

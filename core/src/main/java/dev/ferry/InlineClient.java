@@ -52,7 +52,8 @@ final class InlineClient implements Client
     private boolean closed;
     private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
 
-    InlineClient(final Kernel kernel, final Handler[] handlers, final int id, final int slotBytes, final int maxInFlight)
+    InlineClient(
+        final Kernel kernel, final Handler[] handlers, final int id, final int slotBytes, final int maxInFlight)
     {
         this.kernel = kernel;
         this.handlers = handlers;

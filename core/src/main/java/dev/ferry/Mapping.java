@@ -215,7 +215,8 @@ final class Mapping implements AutoCloseable
             // Holding the lock, this kernel is the only one here: what is left is a dead kernel's, and replaced.
             Files.deleteIfExists(temp);
             try (FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PathChecks.OWNER_ONLY_FILE))
+                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                PathChecks.OWNER_ONLY_FILE))
             {
                 // Write the zeros for real: on tmpfs this allocates the pages now, so a full /dev/shm fails here
                 // with an IOException instead of a SIGBUS later.

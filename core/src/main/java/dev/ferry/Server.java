@@ -173,7 +173,8 @@ public final class Server implements AutoCloseable
         for (final Server s : servers)
         {
             if (s.thread == current && s.service == service && (s.mapping == mapping || !mapping.inProcess()
-                && s.mapping.directory.toAbsolutePath().normalize().equals(mapping.directory.toAbsolutePath().normalize())))
+                && s.mapping.directory.toAbsolutePath().normalize()
+                .equals(mapping.directory.toAbsolutePath().normalize())))
             {
                 return true;
             }
