@@ -40,8 +40,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Runs the jcstress tests of Ferry's own lock-free protocols (the call lanes, the entry table, the wake signal), in
- * forked JVMs, in a mode bounded for a 2-core machine, and fails if any of them observed a {@code FORBIDDEN} outcome, an outcome no
- * {@code @Outcome} covers, or ended in an error (test exception, VM crash, timeout, a test that ran no samples):
+ * forked JVMs, in a mode bounded for a 2-core machine, and fails if any of them observed a {@code FORBIDDEN} outcome,
+ * an outcome no {@code @Outcome} covers, or ended in an error (test exception, VM crash, timeout, a test that ran no
+ * samples):
  *
  * <ul>
  *     <li>{@link WakeSignalHandshakeStressTest}: a producer's publish-then-wake against a poller's
