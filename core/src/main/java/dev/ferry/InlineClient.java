@@ -74,6 +74,7 @@ final class InlineClient implements Client
     public long submit(final int serviceId, final DirectBuffer request, final int offset, final int length)
     {
         check();
+        checkKernelOpen();
         checkRequest(serviceId, request, offset, length);
         if (count == maxInFlight)
         {
@@ -213,6 +214,7 @@ final class InlineClient implements Client
         final MutableDirectBuffer reply, final int replyOffset)
     {
         check();
+        checkKernelOpen();
         checkRequest(serviceId, request, offset, length);
         Objects.requireNonNull(reply, "reply buffer is null");
         if (count > 0)
@@ -265,6 +267,16 @@ final class InlineClient implements Client
         {
             throw new IllegalArgumentException("request of " + length + " bytes is larger than a slot ("
                 + slotBytes + " bytes); build the kernel with a larger slotBytes");
+        }
+    }
+
+    /** New calls are refused once the kernel closed, as a lane client refuses them; calls made before complete. */
+    private void checkKernelOpen()
+    {
+        if (kernel.isClosed())
+        {
+            throw new IllegalStateException("the kernel is closed; calls can no longer be submitted. Calls in flight "
+                + "still complete (CLOSED): poll them");
         }
     }
 
