@@ -70,6 +70,8 @@ public final class Kernel implements AutoCloseable
     private final LaneWriter[][] requestLanes;
     private final long[][] quarantinePasses;
     private final Forwarder forwarder = new Forwarder();
+    /** In-process MOVER mode: the services the current pass forwarded to, whose servers it wakes at its end. */
+    private final boolean[] forwardedTo;
 
     private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong reclaimed = new AtomicLong();
@@ -117,6 +119,7 @@ public final class Kernel implements AutoCloseable
         this.cqs = new LaneWriter[clients];
         this.requestLanes = new LaneWriter[clients][];
         this.quarantinePasses = new long[clients][layout.maxServices];
+        this.forwardedTo = new boolean[layout.maxServices];
         for (int c = 0; c < clients; c++)
         {
             sqReaders[c] = new RingReader(
@@ -316,6 +319,18 @@ public final class Kernel implements AutoCloseable
                 work++;
             }
         }
+        if (work > 0 && wakeups != null)
+        {
+            // Once per pass, each server this pass handed calls to: its idle strategy parks awaiting a wake-up.
+            for (int s = 0; s < forwardedTo.length; s++)
+            {
+                if (forwardedTo[s])
+                {
+                    forwardedTo[s] = false;
+                    wakeups.server(s);
+                }
+            }
+        }
         return work;
     }
 
@@ -365,6 +380,7 @@ public final class Kernel implements AutoCloseable
                 return RingReader.STOP;
             }
             forwarded.incrementAndGet();
+            forwardedTo[service] = true;
             return RingReader.CONSUMED;
         }
 
