@@ -573,6 +573,8 @@ public final class Kernel implements AutoCloseable
      * Closes: refuses new calls, lets the calls in flight drain for up to the drain timeout, then tells every client
      * and server that the kernel closed (their calls still in flight complete with CLOSED), stops the agent and
      * removes the mapping's file and directory.
+     *
+     * @throws IllegalStateException from one of the kernel's own agent threads (a handler), which close waits for.
      */
     @Override
     public void close()
@@ -580,6 +582,11 @@ public final class Kernel implements AutoCloseable
         if (closed)
         {
             return;
+        }
+        if (agentThreads().contains(Thread.currentThread()))
+        {
+            throw new IllegalStateException("a handler called close() on its own kernel's thread, which close() waits "
+                + "for; close the kernel from another thread");
         }
         closed = true;
         try
