@@ -80,6 +80,7 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
     private volatile String stopReason;
     private long pass;
     private boolean closed;
+    private boolean stopAsked;
 
     /**
      * Attaches a server to a kernel's memory and starts its agent.
@@ -764,7 +765,8 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         final long deadline = System.nanoTime() + 1_000_000_000L;
         try
         {
-            while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
+            // Not once the agent was told to stop (by its kernel's close, which drained already): nothing serves.
+            while (running && thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
             {
                 LockSupport.parkNanos(50_000L);
             }
@@ -773,6 +775,35 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         {
             // The mapping faulted (its file was truncated): nothing left to drain.
         }
+        stopAgent(stop);
+        try
+        {
+            // Only this generation's entry: a server that was replaced must not detach its successor.
+            EntryTable.detach(header, entry, generation);
+        }
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): nothing to detach through it.
+        }
+        Heartbeats.unregister(heartbeat);
+        if (!thread.isAlive())
+        {
+            mapping.close();
+        }
+    }
+
+    /**
+     * Stops the agent, still attached: it ends the pass it is in, answering the calls it took. Waits at most
+     * {@code stop} for it, then interrupts a handler still running and waits as long again. Does nothing the second
+     * time.
+     */
+    void stopAgent(final Duration stop)
+    {
+        if (stopAsked)
+        {
+            return;
+        }
+        stopAsked = true;
         running = false;
         LockSupport.unpark(thread);
         try
@@ -787,20 +818,6 @@ public final class Server implements AutoCloseable, RingReader.RecordHandler, Ca
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-        }
-        try
-        {
-            // Only this generation's entry: a server that was replaced must not detach its successor.
-            EntryTable.detach(header, entry, generation);
-        }
-        catch (final InternalError fault)
-        {
-            // The mapping faulted (its file was truncated): nothing to detach through it.
-        }
-        Heartbeats.unregister(heartbeat);
-        if (!thread.isAlive())
-        {
-            mapping.close();
         }
     }
 
