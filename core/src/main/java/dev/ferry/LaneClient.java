@@ -436,8 +436,17 @@ final class LaneClient implements Client, RingReader.RecordHandler
                 // The entry lies inside the mapping (the service id was checked at submit): unchecked reads.
                 if (RawMemory.getIntVolatile(header, serverEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
                 {
-                    fail(slot, Status.FAILED, "service " + service + " has no server attached; start one with "
-                        + "Server.builder()...service(" + service + ", handler).start()");
+                    if (header.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET) != IpcLayout.KERNEL_RUNNING)
+                    {
+                        // Staged before the kernel closed, whose servers detached: not run, so CLOSED.
+                        fail(slot, Status.CLOSED, "the Ferry IPC kernel at " + mapping.directory + " closed before "
+                            + "the call was sent");
+                    }
+                    else
+                    {
+                        fail(slot, Status.FAILED, "service " + service + " has no server attached; start one with "
+                            + "Server.builder()...service(" + service + ", handler).start()");
+                    }
                 }
                 else if (laneBroken[service] && !tryResetLane(service))
                 {
