@@ -69,17 +69,20 @@ final class InlineClient implements Client
         this.slots = new UnsafeBuffer(new byte[Math.max(1, slotBytes * (maxInFlight + 1))]);
         this.state = new byte[maxInFlight];
         this.ids = new long[maxInFlight];
-        this.services = new int[maxInFlight];
-        this.lengths = new int[maxInFlight];
-        this.statuses = new Status[maxInFlight];
-        this.failures = new Throwable[maxInFlight];
+        // One more than the slots: the last for call(), whose request runs in the spare slot past the others.
+        this.services = new int[maxInFlight + 1];
+        this.lengths = new int[maxInFlight + 1];
+        this.statuses = new Status[maxInFlight + 1];
+        this.failures = new Throwable[maxInFlight + 1];
         this.order = new int[maxInFlight];
     }
 
     @Override
     public long submit(final int serviceId, final DirectBuffer request, final int offset, final int length)
     {
-        check();
+        // Allowed from a handler this client is running (it waits for nothing): the flush running it runs it next.
+        checkOpen();
+        checkKernelOpen();
         checkRequest(serviceId, request, offset, length);
         if (count == maxInFlight)
         {
@@ -207,6 +210,7 @@ final class InlineClient implements Client
         final MutableDirectBuffer reply, final int replyOffset)
     {
         check();
+        checkKernelOpen();
         checkRequest(serviceId, request, offset, length);
         Objects.requireNonNull(reply, "reply buffer is null");
         if (count > 0)
@@ -215,7 +219,8 @@ final class InlineClient implements Client
                 + "; poll their completions with a CompletionHandler before call()");
         }
         // The spare slot past the others: the request copied in, the handler run in place, the reply copied out.
-        final int slot = 0;
+        // Its own bookkeeping too, apart from the slots a handler may submit into meanwhile.
+        final int slot = maxInFlight;
         final int at = maxInFlight * slotBytes;
         slots.putBytes(at, request, offset, length);
         final long callId = nextId++;
@@ -252,7 +257,27 @@ final class InlineClient implements Client
         }
     }
 
+    /** New calls are refused once the kernel closed, as a lane client refuses them; calls made before complete. */
+    private void checkKernelOpen()
+    {
+        if (kernel.isClosed())
+        {
+            throw new IllegalStateException("the kernel is closed; calls can no longer be submitted. Calls in flight "
+                + "still complete (CLOSED): poll them");
+        }
+    }
+
     private void check()
+    {
+        checkOpen();
+        if (running)
+        {
+            throw new IllegalStateException("a handler called back into client " + id + ", whose flush or call is "
+                + "running it (INLINE mode): it would wait for itself; make another client for calls from a handler");
+        }
+    }
+
+    private void checkOpen()
     {
         if (Thread.currentThread() != owner)
         {
@@ -262,11 +287,6 @@ final class InlineClient implements Client
         if (closed)
         {
             throw new IllegalStateException("client " + id + " is closed; make a new one with Kernel.newClient()");
-        }
-        if (running)
-        {
-            throw new IllegalStateException("a handler called back into client " + id + ", whose flush or call is "
-                + "running it (INLINE mode): it would wait for itself; make another client for calls from a handler");
         }
     }
 

@@ -181,10 +181,10 @@ final class IpcLayout
         return layout;
     }
 
-    /** The smallest ring holding every call in flight, and at least 8 records. */
+    /** The smallest ring holding every call in flight, and at least 8 records and 1024 bytes. */
     private static int holding(final int record, final int maxInFlight)
     {
-        final long needed = Math.max(8L * record, (maxInFlight + 1L) * record);
+        final long needed = Math.max(1024, Math.max(8L * record, (maxInFlight + 1L) * record));
         // Past the largest ring, a size that problem() refuses with its message.
         return needed > MAX_RING_BYTES ? MAX_RING_BYTES * 2 : BitUtil.findNextPositivePowerOfTwo((int)needed);
     }

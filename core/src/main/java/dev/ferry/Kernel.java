@@ -390,9 +390,12 @@ public final class Kernel implements AutoCloseable
     }
 
     /**
-     * Closes: refuses new calls, lets the calls in flight drain for up to the drain timeout, then tells every client
-     * and server that the kernel closed (their calls still in flight complete with CLOSED), stops the agent and
-     * removes the mapping's file and directory.
+     * Closes: refuses new calls, lets the calls in flight drain for up to the drain timeout, stops the servers it runs
+     * (each answers the calls it took), then tells every client and server that the kernel closed (their calls still
+     * in flight, which no handler ran, complete with CLOSED), stops the agent and removes the mapping's file and
+     * directory.
+     *
+     * @throws IllegalStateException from one of the kernel's own agent threads (a handler), which close waits for.
      */
     @Override
     public void close()
@@ -400,6 +403,11 @@ public final class Kernel implements AutoCloseable
         if (closed)
         {
             return;
+        }
+        if (agentThreads().contains(Thread.currentThread()))
+        {
+            throw new IllegalStateException("a handler called close() on its own kernel's thread, which close() waits "
+                + "for; close the kernel from another thread");
         }
         closed = true;
         try
@@ -411,11 +419,24 @@ public final class Kernel implements AutoCloseable
             {
                 LockSupport.parkNanos(1_000_000L);
             }
-            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
         }
         catch (final InternalError fault)
         {
             // The mapping faulted (its file was truncated): the others learn from the kernel's silence instead.
+        }
+        // The servers stop (answering the calls they took) before the clients learn that the kernel closed: the
+        // calls they then fail CLOSED are the ones no handler ran, and none is served past the drain timeout.
+        for (final Server server : servers)
+        {
+            server.stopAgent(stopTimeout);
+        }
+        try
+        {
+            header.putIntVolatile(IpcLayout.KERNEL_STATE_OFFSET, IpcLayout.KERNEL_CLOSED);
+        }
+        catch (final InternalError fault)
+        {
+            // As above.
         }
         for (final Server server : servers)
         {

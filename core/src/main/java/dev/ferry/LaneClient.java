@@ -179,8 +179,13 @@ final class LaneClient implements Client
                 // The entry lies inside the mapping (the service id was checked at submit): unchecked reads.
                 if (RawMemory.getIntVolatile(header, serverEntry + IpcLayout.ENTRY_STATE_OFFSET) != IpcLayout.ATTACHED)
                 {
-                    book.fail(slot, Status.FAILED, "service " + service + " has no server attached; start one with "
-                        + "Server.builder()...service(" + service + ", handler).start()");
+                    // Staged before the kernel closed, whose servers detached: not run, so CLOSED.
+                    final boolean closed = header.getIntVolatile(IpcLayout.KERNEL_STATE_OFFSET)
+                        != IpcLayout.KERNEL_RUNNING;
+                    book.fail(slot, closed ? Status.CLOSED : Status.FAILED, closed
+                        ? "the Ferry kernel at " + mapping.directory + " closed before the call was sent"
+                        : "service " + service + " has no server attached; start one with Server.builder()...service("
+                        + service + ", handler).start()");
                 }
                 else if (!lanes.ready(service))
                 {

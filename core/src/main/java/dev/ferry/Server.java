@@ -60,6 +60,7 @@ public final class Server implements AutoCloseable
     private volatile String stopReason;
     private long pass;
     private boolean closed;
+    private boolean stopAsked;
 
     /**
      * Attaches a server to a kernel's memory and starts its agent.
@@ -468,7 +469,8 @@ public final class Server implements AutoCloseable
         final long deadline = System.nanoTime() + 1_000_000_000L;
         try
         {
-            while (thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
+            // Not once the agent was told to stop (by its kernel's close, which drained already): nothing serves.
+            while (running && thread.isAlive() && !drained() && System.nanoTime() - deadline < 0)
             {
                 LockSupport.parkNanos(50_000L);
             }
@@ -477,6 +479,35 @@ public final class Server implements AutoCloseable
         {
             // The mapping faulted (its file was truncated): nothing left to drain.
         }
+        stopAgent(stop);
+        try
+        {
+            // Only this generation's entry: a server that was replaced must not detach its successor.
+            EntryTable.detach(header, entry, generation);
+        }
+        catch (final InternalError fault)
+        {
+            // The mapping faulted (its file was truncated): nothing to detach through it.
+        }
+        Heartbeats.unregister(heartbeat);
+        if (!thread.isAlive())
+        {
+            mapping.close();
+        }
+    }
+
+    /**
+     * Stops the agent, still attached: it ends the pass it is in, answering the calls it took. Waits at most
+     * {@code stop} for it, then interrupts a handler still running and waits as long again. Does nothing the second
+     * time.
+     */
+    void stopAgent(final Duration stop)
+    {
+        if (stopAsked)
+        {
+            return;
+        }
+        stopAsked = true;
         running = false;
         LockSupport.unpark(thread);
         try
@@ -491,20 +522,6 @@ public final class Server implements AutoCloseable
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-        }
-        try
-        {
-            // Only this generation's entry: a server that was replaced must not detach its successor.
-            EntryTable.detach(header, entry, generation);
-        }
-        catch (final InternalError fault)
-        {
-            // The mapping faulted (its file was truncated): nothing to detach through it.
-        }
-        Heartbeats.unregister(heartbeat);
-        if (!thread.isAlive())
-        {
-            mapping.close();
         }
     }
 

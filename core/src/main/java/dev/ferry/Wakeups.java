@@ -35,7 +35,11 @@ final class Wakeups
         this.clientThreads = new AtomicReferenceArray<>(clients);
     }
 
-    /** Registers a server's agent: its idle strategy announces its parks on the service's signal. */
+    /**
+     * Registers a server's agent: its idle strategy announces its parks on the service's signal, and its parked
+     * spells shrink its pause budget (a server's work comes from outside; see
+     * {@link AdaptiveIdleStrategy#shrinkAfterParks(boolean)}).
+     */
     void server(final int service, final Thread thread, final IdleStrategy idle)
     {
         final WakeSignal signal = new WakeSignal();

@@ -1,0 +1,110 @@
+package dev.ferry;
+
+import dev.ferry.Memories.Memory;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The kernel takes an idle strategy from its supplier for its own agent, each server it runs and each client it
+ * makes. In-process, the agents it wakes (its own, which is the mover in MOVER mode, and the servers) announce their
+ * parks on a wake signal, and only servers let parked spells shrink their pause budget: the mover and the clients
+ * take part in every call's round trip, and clients are not woken in the polling modes. In shared memory nothing can
+ * wake a poller of another process, so none has a signal. BLOCKING parks its servers and clients instead.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class IdleWiringTest
+{
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.ferry.Memories#threaded")
+    void onlyServersShrinkTheirPauseBudgetAfterParks(final Memory memory, final Mode mode)
+    {
+        final List<AdaptiveIdleStrategy> made = new ArrayList<>();
+        final KernelBuilder builder = Memories.builder(memory, mode, tmp.resolve("k")).service(0, (m, l) -> l)
+            .idleStrategy(() ->
+            {
+                final AdaptiveIdleStrategy s = new AdaptiveIdleStrategy();
+                made.add(s);
+                return s;
+            });
+        try (Kernel kernel = builder.build().start(); Client client = kernel.newClient())
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
+            assertEquals(8, client.call(0, buffer, 0, 8, buffer, 0));
+            if (mode == Mode.BLOCKING)
+            {
+                assertEquals(1, made.size(), "only the kernel's own agent; servers and clients park");
+                assertNotNull(made.get(0).wakeSignal());
+                assertFalse(made.get(0).shrinkAfterParks());
+                return;
+            }
+            assertEquals(3, made.size(), "one strategy for the kernel's agent, one for the server, one for the client");
+            final AdaptiveIdleStrategy agent = made.get(0);
+            final AdaptiveIdleStrategy server = made.get(1);
+            final AdaptiveIdleStrategy caller = made.get(2);
+            if (memory == Memory.IN_PROCESS)
+            {
+                assertNotNull(agent.wakeSignal(), "the kernel's agent (the mover) announces its parks");
+                assertNotNull(server.wakeSignal(), "the server announces its parks");
+                assertTrue(server.shrinkAfterParks(), "the server's parked spells shrink its pause phase");
+            }
+            else
+            {
+                assertNull(agent.wakeSignal(), "no wake-up crosses processes");
+                assertNull(server.wakeSignal(), "no wake-up crosses processes");
+            }
+            assertFalse(agent.shrinkAfterParks(), "the mover's parked spells do not");
+            assertNull(caller.wakeSignal(), "clients are not woken in the polling modes");
+            assertFalse(caller.shrinkAfterParks(), "the client's parked spells do not");
+        }
+    }
+
+    /**
+     * In-process, whoever hands a server work wakes it: a call to a server parked after an idle spell waits one
+     * wake-up, not the rest of the server's park (a signalled park asks for 10 ms, counting on that wake-up). In
+     * MOVER mode that is the mover's job, for each server it forwarded to.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Mode.class, names = {"BLOCKING", "DIRECT", "MOVER"})
+    void aCallAfterAnIdleSpellWakesTheParkedServer(final Mode mode) throws Exception
+    {
+        try (Kernel kernel = Kernel.builder().mode(mode).service(0, (m, l) -> l).build().start();
+             Client client = kernel.newClient())
+        {
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[8]);
+            final long[] micros = new long[21];
+            for (int i = 0; i < micros.length; i++)
+            {
+                Thread.sleep(30); // long enough for the server (and the mover) to park
+                final long start = System.nanoTime();
+                assertEquals(8, client.call(0, buffer, 0, 8, buffer, 0));
+                micros[i] = (System.nanoTime() - start) / 1_000;
+            }
+            final long[] sorted = micros.clone();
+            Arrays.sort(sorted);
+            // Without the wake-up a call waits out the rest of the server's 10 ms park: nearly all of it here, since
+            // each pause lasts three park periods (measured: a median of 10 ms). With it, one wake-up (~0.1 ms).
+            assertTrue(sorted[sorted.length / 2] < 5_000, "call times after idle spells (µs): "
+                + Arrays.toString(micros));
+        }
+    }
+}
