@@ -484,7 +484,7 @@ final class CallLane
     {
         final byte[] bytes = why.getBytes(StandardCharsets.UTF_8);
         // A reply never exceeds the slot (a record is a slot rounded up to whole cache lines).
-        final int length = Math.min(bytes.length, Math.min(slotBytes, recordLength - MIN_RECORD));
+        final int length = IpcLayout.utf8Prefix(bytes, Math.min(slotBytes, recordLength - MIN_RECORD));
         beginReply(lane, record, IpcLayout.STATUS_FAILED, length);
         lane.putBytes(record + MSG + IpcLayout.MSG_HEADER, bytes, 0, length);
         UnsafeApi.putIntRelease(lane.byteArray(), lane.addressOffset() + record + TYPE_OFFSET, IpcLayout.REPLY_TYPE);

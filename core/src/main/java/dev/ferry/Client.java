@@ -102,12 +102,12 @@ public interface Client extends AutoCloseable
     int poll(CompletionHandler handler, int limit);
 
     /**
-     * Flushes, then polls until at least one completion was handed over or nothing is in flight, idling between
-     * polls.
+     * Flushes, then polls until at least one completion was handed over, idling between polls.
      *
      * @param handler receives each completion.
      * @param limit   the most completions to hand over, at least 1.
-     * @return completions handed over; 0 only when nothing was in flight.
+     * @return completions handed over, at least 1.
+     * @throws IllegalStateException when no call is in flight: none could ever complete.
      */
     int await(CompletionHandler handler, int limit);
 
@@ -145,9 +145,11 @@ public interface Client extends AutoCloseable
         Duration timeout);
 
     /**
-     * Sets the deadline of calls submitted from now on.
+     * Sets the deadline of calls submitted from now on. Deadlines are checked as the client polls: a call may end up
+     * to a quarter of its timeout late (at most half the kernel's heartbeat interval, at least 200 µs), and a timeout
+     * beyond a year counts as a year.
      *
-     * @param timeout positive, at most about 146 years.
+     * @param timeout positive.
      * @return this client.
      */
     Client callTimeout(Duration timeout);
@@ -177,8 +179,11 @@ public interface Client extends AutoCloseable
     Thread owner();
 
     /**
-     * Closes: calls still in flight complete CLOSED for a later poll no more (they are dropped), the client's entry
-     * is given back. Idempotent; only the owner thread, or any thread once the owner has died, may close.
+     * Closes: the client's entry is given back to its kernel. Idempotent; only the owner thread, or any thread once
+     * the owner has died, may close.
+     *
+     * @throws IllegalStateException if calls are in flight (poll or await their completions first), or from a
+     *                               handler that this client's flush is running.
      */
     @Override
     void close();

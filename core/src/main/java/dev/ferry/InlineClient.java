@@ -35,6 +35,7 @@ final class InlineClient implements Client
     private final Thread owner;
     private final UnsafeBuffer slots;
     private final Invocation[] invocations;
+    private final UnsafeBuffer wrapper = new UnsafeBuffer(new byte[0]);
     private final LaneCompletion completion = new LaneCompletion();
     private final byte[] state;
     private final long[] ids;
@@ -108,7 +109,8 @@ final class InlineClient implements Client
     public long submit(final int serviceId, final byte[] request)
     {
         Objects.requireNonNull(request, "request is null");
-        return submit(serviceId, new UnsafeBuffer(request), 0, request.length);
+        wrapper.wrap(request);
+        return submit(serviceId, wrapper, 0, request.length);
     }
 
     @Override
@@ -200,6 +202,10 @@ final class InlineClient implements Client
     public int await(final CompletionHandler handler, final int limit)
     {
         check();
+        if (count == 0)
+        {
+            throw new IllegalStateException("client " + id + " has no call in flight to await");
+        }
         flush();
         return poll(handler, limit);
     }
@@ -362,6 +368,11 @@ final class InlineClient implements Client
         if (running)
         {
             throw new IllegalStateException("a handler tried to close client " + id + ", whose flush is running it");
+        }
+        if (count > 0 && owner.isAlive())
+        {
+            throw new IllegalStateException("client " + id + " has " + count
+                + " calls in flight; poll or await their completions before closing it");
         }
         closed = true;
         kernel.released(this);

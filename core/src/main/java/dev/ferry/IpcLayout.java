@@ -210,6 +210,25 @@ final class IpcLayout
         RawMemory.putInt(ring, claimed + REP_STATUS_OFFSET, status);
     }
 
+    /**
+     * @return how many of a UTF-8 text's bytes fit in {@code max}, cut before a character, not inside one: a failure's
+     * text is cut to the slot.
+     */
+    static int utf8Prefix(final byte[] utf8, final int max)
+    {
+        if (utf8.length <= max)
+        {
+            return utf8.length;
+        }
+        int length = Math.max(0, max);
+        // A continuation byte (10xxxxxx) at the cut belongs to the character before it.
+        while (length > 0 && (utf8[length] & 0xC0) == 0x80)
+        {
+            length--;
+        }
+        return length;
+    }
+
     /** Bytes one record of a full slot takes in a ring, alignment included. */
     static int recordBytes(final int slotBytes)
     {

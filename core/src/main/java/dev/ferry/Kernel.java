@@ -80,6 +80,8 @@ public final class Kernel implements AutoCloseable
     private volatile boolean running;
     private volatile Throwable agentFailure;
     private volatile boolean closed;
+    /** Set by a newClient() waiting for a closed client's entry: the agent keeps house at its next loop. */
+    private volatile boolean reclaimWanted;
 
     Kernel(final KernelBuilder b, final Mapping mapping)
     {
@@ -96,7 +98,8 @@ public final class Kernel implements AutoCloseable
         this.timeouts = b.timeouts;
         this.mode = b.mode;
         this.drainTimeout = b.drainTimeout;
-        this.idle = b.idleStrategy.get();
+        // Only the mover polls; the housekeeping of the other modes parks.
+        this.idle = b.mode == Mode.MOVER ? idleStrategy.get() : null;
         this.threadFactory = b.threadFactory;
         this.quarantinePasses = new long[layout.maxClients][layout.maxServices];
         this.mover = new Mover(layout, header, timeouts, b.moverBatch, wakeups, corruptRecords);
@@ -181,8 +184,44 @@ public final class Kernel implements AutoCloseable
             return new InlineClient(this, handlers, nextInlineId.getAndIncrement(), layout.slotBytes,
                 layout.maxInFlight).callTimeout(callTimeout);
         }
+        awaitFreeEntry();
         final IdleStrategy clientIdle = mode == Mode.BLOCKING ? ParkingIdleStrategy.INSTANCE : idleStrategy.get();
         return LaneClient.attach(mapping.share(), clientIdle, wakeups).callTimeout(callTimeout);
+    }
+
+    /**
+     * When no client entry is free but some belong to clients that closed (or died) and wait to be reclaimed, has
+     * the agent reclaim them now and waits for one, up to the client timeout: a client closed just before must not
+     * make the next newClient() fail.
+     */
+    private void awaitFreeEntry()
+    {
+        final long deadline = System.nanoTime() + timeouts.clientTimeoutNs();
+        while (System.nanoTime() - deadline < 0 && thread.isAlive())
+        {
+            boolean pending = false;
+            for (int c = 0; c < layout.maxClients; c++)
+            {
+                final int state = EntryTable.state(EntryTable.lvWord(header, layout.clientEntry(c)));
+                if (state == IpcLayout.FREE)
+                {
+                    return;
+                }
+                pending |= state == IpcLayout.DETACHED || state == IpcLayout.QUARANTINED;
+            }
+            if (!pending)
+            {
+                return;
+            }
+            reclaimWanted = true;
+            LockSupport.unpark(thread);
+            // The reclaim waits for every server to end a pass: wake the ones parked.
+            for (int s = 0; wakeups != null && s < servers.size(); s++)
+            {
+                wakeups.server(servers.get(s).serviceId());
+            }
+            LockSupport.parkNanos(1_000_000L);
+        }
     }
 
     /** An INLINE client closed. */
@@ -252,8 +291,9 @@ public final class Kernel implements AutoCloseable
                 if ((++loops & 63) == 0 || work == 0)
                 {
                     final long now = System.nanoTime();
-                    if (now - lastHousekeeping >= timeouts.heartbeatIntervalNs() / 2)
+                    if (now - lastHousekeeping >= timeouts.heartbeatIntervalNs() / 2 || reclaimWanted)
                     {
+                        reclaimWanted = false;
                         lastHousekeeping = now;
                         housekeeping(now);
                     }
@@ -481,7 +521,7 @@ public final class Kernel implements AutoCloseable
     {
         if (closed)
         {
-            throw new IllegalStateException(method + " on the IPC kernel at " + mapping.directory
+            throw new IllegalStateException(method + " on the Ferry kernel at " + mapping.directory
                 + ", which is closed; build and start a new one");
         }
     }

@@ -1,5 +1,6 @@
 package dev.ferry;
 
+import dev.ferry.idle.ParkingIdleStrategy;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -33,6 +34,8 @@ final class LaneClient implements Client
     private final long serverTimeoutNs;
     private final long checkIntervalNs;
     private final IdleStrategy idle;
+    /** Whether this client's waits park (BLOCKING): then every empty poll reads the clock, for deadlines and checks. */
+    private final boolean parks;
     private final Object heartbeat;
     private final CallBook book;
     private final ClientLanes lanes;
@@ -56,6 +59,7 @@ final class LaneClient implements Client
         this.header = mapping.buffer;
         this.owner = Thread.currentThread();
         this.idle = idle;
+        this.parks = idle instanceof ParkingIdleStrategy;
         this.serverTimeoutNs = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
         Server.checkKernel(mapping);
@@ -271,7 +275,7 @@ final class LaneClient implements Client
             return (int)(book.delivered - before);
         }
         lanes.read(before, limit);
-        if (book.inFlight > 0 && (++pollRounds & 63) == 0)
+        if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || parks))
         {
             // Every 64th poll, busy or not, so that a call stuck behind a hung handler times out even while other
             // services answer: one clock read per 64 polls.
@@ -282,7 +286,7 @@ final class LaneClient implements Client
                 book.deliverFailing(limit);
             }
         }
-        if (book.delivered == before && book.inFlight > 0 && (++emptyPolls & 63) == 0)
+        if (book.delivered == before && book.inFlight > 0 && ((++emptyPolls & 63) == 0 || parks))
         {
             final long now = System.nanoTime();
             if (now - lastCheckNs >= checkIntervalNs)
@@ -456,6 +460,7 @@ final class LaneClient implements Client
     public LaneClient callTimeout(final Duration timeout)
     {
         checkOwner();
+        checkNotClosed();
         book.callTimeout(CallBook.checkTimeout(timeout));
         return this;
     }
@@ -542,7 +547,10 @@ final class LaneClient implements Client
     @Override
     public void close()
     {
-        checkOwner();
+        if (owner.isAlive())
+        {
+            checkOwner();
+        }
         if (closed)
         {
             return;

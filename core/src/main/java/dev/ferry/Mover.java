@@ -153,7 +153,8 @@ final class Mover implements RingReader.RecordHandler
             // The server has not caught up with this client's lane: the rest of the ring waits, in order.
             return RingReader.STOP;
         }
-        forwarded.incrementAndGet();
+        // Only this thread writes the count: a release store, not a locked read-modify-write per call.
+        forwarded.lazySet(forwarded.get() + 1);
         if (wakeups != null && !woken[service])
         {
             woken[service] = true;
@@ -166,7 +167,7 @@ final class Mover implements RingReader.RecordHandler
     private int reply(final long callId, final int slot, final int service, final String why)
     {
         final byte[] text = why.getBytes(StandardCharsets.UTF_8);
-        final int len = Math.min(text.length, layout.slotBytes);
+        final int len = IpcLayout.utf8Prefix(text, layout.slotBytes);
         final LaneWriter cq = completions[client];
         final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
         if (claimed < 0)

@@ -157,7 +157,7 @@ final class MoverServing extends ServerLanes implements RingReader.RecordHandler
         final String text)
     {
         final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        final int len = Math.min(bytes.length, layout.slotBytes);
+        final int len = IpcLayout.utf8Prefix(bytes, layout.slotBytes);
         final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
         if (claimed < 0)
         {
