@@ -24,7 +24,7 @@ final class Wakeups
     private final AtomicReferenceArray<WakeSignal> servers;
     private final AtomicReferenceArray<Thread> serverThreads;
     private final AtomicReferenceArray<Thread> clientThreads;
-    private final WakeSignal moverSignal = new WakeSignal();
+    private volatile WakeSignal moverSignal;
     private volatile Thread moverThread;
 
     Wakeups(final boolean blocking, final int services, final int clients)
@@ -42,14 +42,15 @@ final class Wakeups
      */
     void server(final int service, final Thread thread, final IdleStrategy idle)
     {
-        final WakeSignal signal = new WakeSignal();
+        serverThreads.set(service, thread);
         if (idle instanceof AdaptiveIdleStrategy)
         {
-            // A server's work comes from outside: spells that end parked shrink its pause budget.
+            // A server's work comes from outside: spells that end parked shrink its pause budget. A strategy that
+            // never parks (a busy spin) gets no signal, and its clients' flushes pay no fence for one.
+            final WakeSignal signal = new WakeSignal();
             ((AdaptiveIdleStrategy)idle).wakeSignal(signal).shrinkAfterParks(true);
+            servers.set(service, signal);
         }
-        serverThreads.set(service, thread);
-        servers.set(service, signal);
     }
 
     /** Registers the mover's agent. */
@@ -57,7 +58,9 @@ final class Wakeups
     {
         if (idle instanceof AdaptiveIdleStrategy)
         {
-            ((AdaptiveIdleStrategy)idle).wakeSignal(moverSignal);
+            final WakeSignal signal = new WakeSignal();
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
+            moverSignal = signal;
         }
         moverThread = thread;
     }
@@ -99,7 +102,11 @@ final class Wakeups
             }
             return;
         }
-        moverSignal.wake();
+        final WakeSignal signal = moverSignal;
+        if (signal != null)
+        {
+            signal.wake();
+        }
     }
 
     /** Replies were published to client {@code client}. */
