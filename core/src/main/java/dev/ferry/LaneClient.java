@@ -1,5 +1,7 @@
 package dev.ferry;
 
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import dev.ferry.idle.IdleLevel;
 import dev.ferry.idle.ParkingIdleStrategy;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -34,8 +36,10 @@ final class LaneClient implements Client
     private final long serverTimeoutNs;
     private final long checkIntervalNs;
     private final IdleStrategy idle;
-    /** Whether this client's waits park (BLOCKING): then every empty poll reads the clock, for deadlines and checks. */
+    /** Whether this client's waits always park (BLOCKING): then every empty poll reads the clock. */
     private final boolean parks;
+    /** The client's adaptive idle strategy, if it has one: while it is at its park level, so does every poll. */
+    private final AdaptiveIdleStrategy adaptive;
     private final Object heartbeat;
     private final CallBook book;
     private final ClientLanes lanes;
@@ -60,6 +64,7 @@ final class LaneClient implements Client
         this.owner = Thread.currentThread();
         this.idle = idle;
         this.parks = idle instanceof ParkingIdleStrategy;
+        this.adaptive = idle instanceof AdaptiveIdleStrategy ? (AdaptiveIdleStrategy)idle : null;
         this.serverTimeoutNs = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
         Server.checkKernel(mapping);
@@ -102,13 +107,22 @@ final class LaneClient implements Client
         this.lastCheckNs = System.nanoTime();
     }
 
+    /**
+     * @return true when this client's waits park: its deadlines and checks then run at every empty poll, which
+     * parks take far longer than 64 empty polls without them.
+     */
+    private boolean parks()
+    {
+        return parks || adaptive != null && adaptive.level() == IdleLevel.PARK;
+    }
+
     /** Attaches a client owned by the calling thread to a kernel's memory (its to close); in-process, with wakeups. */
     static LaneClient attach(final Mapping mapping, final IdleStrategy idle, final Wakeups wakeups)
     {
         final LaneClient client = new LaneClient(mapping, idle, wakeups);
         if (wakeups != null)
         {
-            wakeups.client(client.index, client.owner);
+            wakeups.client(client.index, client.owner, idle);
         }
         return client;
     }
@@ -275,7 +289,7 @@ final class LaneClient implements Client
             return (int)(book.delivered - before);
         }
         lanes.read(before, limit);
-        if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || parks))
+        if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || parks()))
         {
             // Every 64th poll, busy or not, so that a call stuck behind a hung handler times out even while other
             // services answer: one clock read per 64 polls.
@@ -286,7 +300,7 @@ final class LaneClient implements Client
                 book.deliverFailing(limit);
             }
         }
-        if (book.delivered == before && book.inFlight > 0 && ((++emptyPolls & 63) == 0 || parks))
+        if (book.delivered == before && book.inFlight > 0 && ((++emptyPolls & 63) == 0 || parks()))
         {
             final long now = System.nanoTime();
             if (now - lastCheckNs >= checkIntervalNs)

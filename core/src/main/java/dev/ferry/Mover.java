@@ -178,6 +178,10 @@ final class Mover implements RingReader.RecordHandler
         IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, IpcLayout.STATUS_FAILED);
         b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
         cq.commit(claimed);
+        if (wakeups != null)
+        {
+            wakeups.client(client);
+        }
         return RingReader.CONSUMED;
     }
 

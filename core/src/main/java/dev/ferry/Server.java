@@ -2,6 +2,8 @@ package dev.ferry;
 
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import dev.ferry.idle.ParkingIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -29,6 +31,9 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Server implements AutoCloseable
 {
+    /** A lane idle for this many passes is looked at only on full scans. */
+    private static final long HOT_PASSES = 1024;
+
     private final Mapping mapping;
     private final IpcLayout layout;
     private final UnsafeBuffer header;
@@ -40,6 +45,14 @@ public final class Server implements AutoCloseable
     private final ServerLanes lanes;
     private final int[] scan;
     private int scanCount;
+    /** The lanes that had work lately, looked at every pass, and the pass each lane last had work in. */
+    private final int[] hot;
+    private int hotCount;
+    private final long[] lastWork;
+    private long passes;
+    private boolean fullScanNext = true;
+    private final AdaptiveIdleStrategy adaptiveIdle;
+    private final boolean parking;
     private long seenAttaches = -1;
     private final Object heartbeat;
     private final int generation;
@@ -90,6 +103,11 @@ public final class Server implements AutoCloseable
         this.lanes = layout.mover()
             ? new MoverServing(this, layout, header, handler) : new DirectServing(this, layout, header, handler);
         this.scan = new int[layout.maxClients];
+        this.hot = new int[layout.maxClients];
+        this.lastWork = new long[layout.maxClients];
+        java.util.Arrays.fill(lastWork, -HOT_PASSES);
+        this.adaptiveIdle = idle instanceof AdaptiveIdleStrategy ? (AdaptiveIdleStrategy)idle : null;
+        this.parking = idle instanceof ParkingIdleStrategy;
 
         final long serverTimeout = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         final int claimed = EntryTable.claimByServer(
@@ -251,6 +269,8 @@ public final class Server implements AutoCloseable
                 {
                     checkKernelAlive();
                 }
+                // After a park, whatever woke the server may be on any lane.
+                fullScanNext |= n == 0 && (parking || adaptiveIdle != null && adaptiveIdle.parksNext());
                 idle.idle(n);
             }
         }
@@ -311,17 +331,43 @@ public final class Server implements AutoCloseable
                 }
             }
             scanCount = n;
+            fullScanNext = true;
         }
+        // Every lane is looked at on the first pass after a park, every 64th pass, and when the table changed; the
+        // other passes look only at the lanes that had work within the last 1024 passes. So an idle server's passes
+        // cost the same with 64 attached clients as with one, and a lane that wakes up is found within 64 passes
+        // (at once if its flush woke the server).
+        final boolean full = fullScanNext || (++passes & 63) == 0;
+        fullScanNext = false;
+        final int[] lanesToScan = full ? scan : hot;
+        final int count = full ? scanCount : hotCount;
         int work = 0;
-        for (int i = 0; i < scanCount; i++)
+        for (int i = 0; i < count; i++)
         {
-            final int c = scan[i];
+            final int c = lanesToScan[i];
             final int served = lanes.serve(c, batch);
-            if (served > 0 && wakeups != null)
+            if (served > 0)
             {
-                wakeups.client(c);
+                lastWork[c] = passes;
+                if (wakeups != null)
+                {
+                    wakeups.client(c);
+                }
             }
             work += served;
+        }
+        if (full)
+        {
+            int h = 0;
+            for (int i = 0; i < scanCount; i++)
+            {
+                final int c = scan[i];
+                if (passes - lastWork[c] < HOT_PASSES)
+                {
+                    hot[h++] = c;
+                }
+            }
+            hotCount = h;
         }
         return work;
     }

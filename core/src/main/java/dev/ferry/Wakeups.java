@@ -24,6 +24,7 @@ final class Wakeups
     private final AtomicReferenceArray<WakeSignal> servers;
     private final AtomicReferenceArray<Thread> serverThreads;
     private final AtomicReferenceArray<Thread> clientThreads;
+    private final AtomicReferenceArray<WakeSignal> clientSignals;
     private volatile WakeSignal moverSignal;
     private volatile Thread moverThread;
 
@@ -33,6 +34,7 @@ final class Wakeups
         this.servers = new AtomicReferenceArray<>(services);
         this.serverThreads = new AtomicReferenceArray<>(services);
         this.clientThreads = new AtomicReferenceArray<>(clients);
+        this.clientSignals = new AtomicReferenceArray<>(clients);
     }
 
     /**
@@ -65,10 +67,20 @@ final class Wakeups
         moverThread = thread;
     }
 
-    /** Registers the thread that owns client {@code client}: blocking mode unparks it when its replies land. */
-    void client(final int client, final Thread owner)
+    /**
+     * Registers the thread that owns client {@code client}: blocking mode unparks it when its replies land; in the
+     * polling modes its idle strategy, if it parks, announces its parks on a signal its servers wake.
+     */
+    void client(final int client, final Thread owner, final IdleStrategy idle)
     {
         clientThreads.set(client, owner);
+        WakeSignal signal = null;
+        if (idle instanceof AdaptiveIdleStrategy)
+        {
+            signal = new WakeSignal();
+            ((AdaptiveIdleStrategy)idle).wakeSignal(signal);
+        }
+        clientSignals.set(client, signal);
     }
 
     /** Calls were published to {@code service}'s server. */
@@ -119,6 +131,12 @@ final class Wakeups
             {
                 LockSupport.unpark(t);
             }
+            return;
+        }
+        final WakeSignal signal = clientSignals.get(client);
+        if (signal != null)
+        {
+            signal.wake();
         }
     }
 }
