@@ -275,6 +275,12 @@ final class RingReader
                 }
             }
         }
+        // Stopped at the ring's end (a padding record, or records up to it): the next record is at the start. Read
+        // on from there now, or a reader that then waits (parks) would wait for a record already committed.
+        if (bytesRead == contiguous && count < limit)
+        {
+            return count + read(handler, limit - count);
+        }
         return count;
     }
 
