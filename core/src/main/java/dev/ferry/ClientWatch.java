@@ -1,5 +1,9 @@
 package dev.ferry;
 
+import dev.ferry.idle.AdaptiveIdleStrategy;
+import dev.ferry.idle.IdleLevel;
+import dev.ferry.idle.ParkingIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -26,6 +30,9 @@ final class ClientWatch
     private final long kernelTimeoutNs;
     private final long[] serverEpochs;
     private long ownEpoch;
+    /** Whether the client's waits always park (BLOCKING), or its adaptive strategy, whose level says if they do. */
+    private final boolean alwaysParks;
+    private final AdaptiveIdleStrategy adaptive;
     /** Why every call now fails (the kernel closed or died, the entry was lost), or null. */
     String gone;
     Status goneStatus;
@@ -35,8 +42,12 @@ final class ClientWatch
      */
     boolean evicted;
 
-    ClientWatch(final Mapping mapping, final CallBook book, final ClientLanes lanes, final int index, final int gen)
+    ClientWatch(
+        final Mapping mapping, final CallBook book, final ClientLanes lanes, final int index, final int gen,
+        final IdleStrategy idle)
     {
+        this.alwaysParks = idle instanceof ParkingIdleStrategy;
+        this.adaptive = idle instanceof AdaptiveIdleStrategy ? (AdaptiveIdleStrategy)idle : null;
         this.mapping = mapping;
         this.layout = mapping.layout;
         this.header = mapping.buffer;
@@ -177,6 +188,15 @@ final class ClientWatch
         gone = why;
         book.failAllInFlight(goneStatus, gone);
         book.failStaged(goneStatus, gone);
+    }
+
+    /**
+     * @return true while the client's waits park: its deadlines and checks then run at every empty poll, which parks
+     * make far longer than 64 empty polls without them.
+     */
+    boolean parks()
+    {
+        return alwaysParks || adaptive != null && adaptive.level() == IdleLevel.PARK;
     }
 
     /**

@@ -1,8 +1,5 @@
 package dev.ferry;
 
-import dev.ferry.idle.AdaptiveIdleStrategy;
-import dev.ferry.idle.IdleLevel;
-import dev.ferry.idle.ParkingIdleStrategy;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -12,15 +9,11 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * The {@link Client} of every mode but INLINE, in either memory: it owns an entry of the kernel's client table and,
- * in the kernel's memory, its lanes. Its calls are kept in a {@link CallBook}; its protocol is a {@link ClientLanes}
- * chosen once at attach ({@link DirectLanes} or {@link MoverLanes}). {@link #submit} stages a call locally;
- * {@link #flush()} writes the staged calls into the lanes; {@link #poll} reads the lanes of the services it has calls
- * in flight to, handing each reply to the handler as a view of the lane (valid during the callback), allocating
- * nothing on the success path. {@link #call} writes its request from the caller's buffer straight into the lane.
- *
- * <p>Nothing is lost silently: every few empty polls its {@link ClientWatch} checks the kernel, its own entry and the
- * servers it waits for, and fails the calls concerned, saying why.
+ * The {@link Client} of every mode but INLINE, in either memory: an entry of the kernel's client table and, in the
+ * kernel's memory, its lanes. Its calls are kept in a {@link CallBook}, its protocol is a {@link ClientLanes} chosen
+ * at attach ({@link DirectLanes} or {@link MoverLanes}), and a {@link ClientWatch} checks every few empty polls what
+ * its calls depend on. Nothing is allocated on the success path; {@link #call} writes its request from the caller's
+ * buffer straight into the lane.
  *
  * <p>Threading: a client belongs to the thread that attached it; every method but the counters throws
  * {@link IllegalStateException} from another thread.
@@ -36,10 +29,6 @@ final class LaneClient implements Client
     private final long serverTimeoutNs;
     private final long checkIntervalNs;
     private final IdleStrategy idle;
-    /** Whether this client's waits always park (BLOCKING): then every empty poll reads the clock. */
-    private final boolean parks;
-    /** The client's adaptive idle strategy, if it has one: while it is at its park level, so does every poll. */
-    private final AdaptiveIdleStrategy adaptive;
     private final Object heartbeat;
     private final CallBook book;
     private final ClientLanes lanes;
@@ -63,8 +52,6 @@ final class LaneClient implements Client
         this.header = mapping.buffer;
         this.owner = Thread.currentThread();
         this.idle = idle;
-        this.parks = idle instanceof ParkingIdleStrategy;
-        this.adaptive = idle instanceof AdaptiveIdleStrategy ? (AdaptiveIdleStrategy)idle : null;
         this.serverTimeoutNs = header.getLong(IpcLayout.SERVER_TIMEOUT_OFFSET);
         this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
         Server.checkKernel(mapping);
@@ -90,7 +77,7 @@ final class LaneClient implements Client
         this.lanes = layout.mover()
             ? new MoverLanes(book, layout, header, found, gen, serverTimeoutNs, wakeups)
             : new DirectLanes(book, layout, header, found, gen, serverTimeoutNs, wakeups);
-        this.watch = new ClientWatch(mapping, book, lanes, found, gen);
+        this.watch = new ClientWatch(mapping, book, lanes, found, gen, idle);
         // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
         // previous occupant or a stray write left there.
         header.setMemory((int)layout.sqOffset(found), (int)layout.clientBlock(), (byte)0);
@@ -105,15 +92,6 @@ final class LaneClient implements Client
         // Servers rebuild their lists of lanes to scan when this count moves.
         header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
         this.lastCheckNs = System.nanoTime();
-    }
-
-    /**
-     * @return true when this client's waits park: its deadlines and checks then run at every empty poll, which
-     * parks take far longer than 64 empty polls without them.
-     */
-    private boolean parks()
-    {
-        return parks || adaptive != null && adaptive.level() == IdleLevel.PARK;
     }
 
     /** Attaches a client owned by the calling thread to a kernel's memory (its to close); in-process, with wakeups. */
@@ -289,7 +267,7 @@ final class LaneClient implements Client
             return (int)(book.delivered - before);
         }
         lanes.read(before, limit);
-        if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || parks()))
+        if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || watch.parks()))
         {
             // Every 64th poll, busy or not, so that a call stuck behind a hung handler times out even while other
             // services answer: one clock read per 64 polls.
@@ -300,7 +278,7 @@ final class LaneClient implements Client
                 book.deliverFailing(limit);
             }
         }
-        if (book.delivered == before && book.inFlight > 0 && ((++emptyPolls & 63) == 0 || parks()))
+        if (book.delivered == before && book.inFlight > 0 && ((++emptyPolls & 63) == 0 || watch.parks()))
         {
             final long now = System.nanoTime();
             if (now - lastCheckNs >= checkIntervalNs)
@@ -348,7 +326,7 @@ final class LaneClient implements Client
                 checked = true;
                 for (int i = 0; i < book.activeCount; i++)
                 {
-                    checkNotReentrant(book.activeServices[i]);
+                    ServerRegistry.refuseReentrant(mapping, book.activeServices[i]);
                 }
             }
             idle.idle(0);
@@ -403,7 +381,7 @@ final class LaneClient implements Client
             throw new IllegalStateException(book.handlerCalls + " calls made with submit() are in flight on client "
                 + index + "; poll their completions with a CompletionHandler before call()");
         }
-        checkNotReentrant(serviceId);
+        ServerRegistry.refuseReentrant(mapping, serviceId);
         int slot;
         while ((slot = stage(serviceId, request, offset, length, true)) < 0)
         {
@@ -483,17 +461,6 @@ final class LaneClient implements Client
     public Duration callTimeout()
     {
         return Duration.ofNanos(book.callTimeoutNs);
-    }
-
-    private void checkNotReentrant(final int serviceId)
-    {
-        if (Server.servesOnThisThread(mapping, serviceId))
-        {
-            throw new IllegalStateException("re-entrant call: the handler of service " + serviceId + " called "
-                + "service " + serviceId + " of its own kernel (" + mapping.directory + ") from its server thread; "
-                + "it would wait for itself. Call another service, submit without waiting, or hand the work to "
-                + "another thread");
-        }
     }
 
     @Override

@@ -60,9 +60,6 @@ public final class Server implements AutoCloseable
     private final Thread thread;
     private final Wakeups wakeups;
 
-    /** The servers of this process, for the re-entrancy check; copied on write (attach and close are rare). */
-    private static final Object REGISTRY_LOCK = new Object();
-    private static volatile Server[] inProcess = new Server[0];
 
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong corrupt = new AtomicLong();
@@ -154,51 +151,8 @@ public final class Server implements AutoCloseable
         {
             wakeups.server(service, thread, idle);
         }
-        register(this);
+        ServerRegistry.register(this);
         thread.start();
-    }
-
-    private static void register(final Server server)
-    {
-        synchronized (REGISTRY_LOCK)
-        {
-            final Server[] old = inProcess;
-            final Server[] grown = java.util.Arrays.copyOf(old, old.length + 1);
-            grown[old.length] = server;
-            inProcess = grown;
-        }
-    }
-
-    private static void deregister(final Server server)
-    {
-        synchronized (REGISTRY_LOCK)
-        {
-            inProcess = java.util.Arrays.stream(inProcess).filter(s -> s != server).toArray(Server[]::new);
-        }
-    }
-
-    /**
-     * @return true when the calling thread is the agent thread of a server of this process serving {@code service}
-     * of the kernel whose memory {@code mapping} views: a call from there to that service would wait for itself.
-     */
-    static boolean servesOnThisThread(final Mapping mapping, final int service)
-    {
-        final Server[] servers = inProcess;
-        if (servers.length == 0)
-        {
-            return false;
-        }
-        final Thread current = Thread.currentThread();
-        for (final Server s : servers)
-        {
-            if (s.thread == current && s.service == service && (s.mapping == mapping || !mapping.inProcess()
-                && s.mapping.directory.toAbsolutePath().normalize()
-                .equals(mapping.directory.toAbsolutePath().normalize())))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     static void checkKernel(final Mapping mapping)
@@ -428,6 +382,12 @@ public final class Server implements AutoCloseable
         stale.incrementAndGet();
     }
 
+    /** @return the memory this server serves in. */
+    Mapping mapping()
+    {
+        return mapping;
+    }
+
     /** @return the server's agent thread. */
     Thread thread()
     {
@@ -516,7 +476,7 @@ public final class Server implements AutoCloseable
             return;
         }
         closed = true;
-        deregister(this);
+        ServerRegistry.deregister(this);
         final long deadline = System.nanoTime() + 1_000_000_000L;
         try
         {
