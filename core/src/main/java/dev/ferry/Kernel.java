@@ -224,6 +224,18 @@ public final class Kernel implements AutoCloseable
         }
     }
 
+    /** @return the kernel's memory: for tests that damage it. */
+    Mapping memory()
+    {
+        return mapping;
+    }
+
+    /** @return the servers this kernel runs, in service order. */
+    List<Server> servers()
+    {
+        return servers;
+    }
+
     /** An INLINE client closed. */
     void released(final InlineClient client)
     {

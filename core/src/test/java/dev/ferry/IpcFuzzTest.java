@@ -5,7 +5,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,10 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Random bytes written into live rings (the clients' call lanes in DIRECT mode; with a mover, their request and reply
- * lanes and their submission and completion rings) while clients call: the mover, the server and the clients
- * survive, every call gets exactly one completion, corrupt records show up in the counters, and once the fuzzing
- * stops calls succeed again. Ring payloads carry no checksum, so a byte flipped inside a payload can reach the
- * caller; only records' structure (lengths, types, ids, positions) is checked.
+ * lanes and their submission and completion rings) while clients call, in both kinds of memory (a mapped file its
+ * server attaches to; an in-process kernel's direct memory and its own server): the mover, the server and the
+ * clients survive, every call gets exactly one completion, corrupt records show up in the counters, and once the
+ * fuzzing stops calls succeed again. Ring payloads carry no checksum, so a byte flipped inside a payload can reach
+ * the caller; only records' structure (lengths, types, ids, positions) is checked.
  */
 // In a separate thread, so that a call that never completes fails the test at the timeout instead of spinning on
 // (a same-thread timeout only interrupts, and an idle strategy's park ignores that).
@@ -40,16 +42,21 @@ final class IpcFuzzTest
     @TempDir
     Path tmp;
 
-    @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"DIRECT", "MOVER"})
-    void readersSurviveRandomBytesAndNoCallIsLost(final Mode mode) throws Exception
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"SHARED, DIRECT", "SHARED, MOVER", "IN_PROCESS, DIRECT", "IN_PROCESS, MOVER"})
+    void readersSurviveRandomBytesAndNoCallIsLost(final Memories.Memory memory, final Mode mode) throws Exception
     {
         final Path dir = tmp.resolve("ferry-fuzz");
-        try (Kernel kernel = Kernel.builder().directory(dir).mode(mode).maxClients(3).maxInFlight(16)
-            .slotBytes(64).timeouts(Timeouts.of(Duration.ofMillis(200))).build().start();
-             Server server = Server.builder().directory(dir).service(0, (msg, len) -> len).start();
-             Mapping fuzzView = Mapping.open(dir))
+        final boolean shared = memory == Memories.Memory.SHARED;
+        final KernelBuilder builder = Kernel.builder().mode(mode).maxClients(3).maxInFlight(16).slotBytes(64)
+            .timeouts(Timeouts.of(Duration.ofMillis(200)));
+        try (Kernel kernel = (shared ? builder.directory(dir) : builder.service(0, (msg, len) -> len)).build().start();
+             Server attached = shared ? Server.builder().directory(dir).service(0, (msg, len) -> len).start() : null;
+             Mapping fuzzView = shared ? Mapping.open(dir) : kernel.memory().share())
         {
+            final Server server = shared ? attached : kernel.servers().get(0);
+            final Supplier<LaneClient> clients = shared
+                ? () -> Lanes.attach(dir, new BackoffIdleStrategy()) : () -> (LaneClient)kernel.newClient();
             final AtomicBoolean stop = new AtomicBoolean();
             final AtomicReference<Throwable> failure = new AtomicReference<>();
             final long[][] results = new long[2][];
@@ -61,7 +68,7 @@ final class IpcFuzzTest
                 {
                     try
                     {
-                        results[tag] = callUntilStopped(dir, tag, stop);
+                        results[tag] = callUntilStopped(clients, tag, stop);
                     }
                     catch (final Throwable ex)
                     {
@@ -94,7 +101,7 @@ final class IpcFuzzTest
                 final long[] region = regions.get(random.nextInt(regions.size()));
                 // Aim at where records are: the first few hundred bytes past wherever the ring's head is.
                 final long head = mem.getLongVolatile((int)(region[0] + region[1]
-                    + org.agrona.concurrent.ringbuffer.RingBufferDescriptor.HEAD_POSITION_OFFSET));
+                    + LaneDescriptor.HEAD_OFFSET));
                 final int at = (int)((head + random.nextInt(512)) & (region[1] - 1));
                 final int n = 1 + random.nextInt(8);
                 for (int i = 0; i < n && at + i < region[1]; i++)
@@ -126,13 +133,13 @@ final class IpcFuzzTest
             final long corrupt = server.corruptRecords() + kernel.corruptRecords() + clientCorrupt;
             assertTrue(writes > 100 && corrupt > 0, "no corruption seen after " + writes + " writes");
             assertTrue(failed > 0, "corruption never became an error completion");
-            System.out.println(mode + ": " + writes + " random writes; failed calls " + failed + "; corrupt records: "
+            System.out.println(memory + " " + mode + ": " + writes + " random writes; failed calls " + failed + "; corrupt records: "
                 + "server " + server.corruptRecords() + ", kernel " + kernel.corruptRecords() + ", clients "
                 + clientCorrupt);
 
             // Fuzzing over: garbage may still lie in the rings' unwritten parts, and each piece met costs the calls
             // in flight an error completion and the ring a resynchronisation; then calls work again.
-            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = clients.get();
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             final UnsafeBuffer rep = new UnsafeBuffer(new byte[64]);
             int streak = 0;
@@ -159,9 +166,10 @@ final class IpcFuzzTest
     }
 
     /** Returns {ok, failed, duplicates or unknown ids, corrupt records seen by the client}. */
-    private static long[] callUntilStopped(final Path dir, final int tag, final AtomicBoolean stop)
+    private static long[] callUntilStopped(
+        final Supplier<LaneClient> clients, final int tag, final AtomicBoolean stop)
     {
-        final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
+        final LaneClient client = clients.get();
         CLIENTS[tag] = client;
         final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
         final BitSet seen = new BitSet();

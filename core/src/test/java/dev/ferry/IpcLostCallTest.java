@@ -8,7 +8,7 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * FAILED. It is the last call in flight, so no later reply shows it missing. In MOVER mode the server skips it as a
  * record not meant for it, and the client has to notice that the server read past it (after the mover had forwarded
  * everything the client sent); in DIRECT mode the server halts the call lane at it, and the client, told so, fails
- * what was in flight there and resets the lane.
+ * what was in flight there and resets the lane. In both kinds of memory.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 final class IpcLostCallTest
@@ -32,18 +32,22 @@ final class IpcLostCallTest
     @TempDir
     Path tmp;
 
-    @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"DIRECT", "MOVER"})
-    void aRequestSkippedByTheServerFailsInsteadOfHanging(final Mode mode) throws Exception
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"SHARED, DIRECT", "SHARED, MOVER", "IN_PROCESS, DIRECT", "IN_PROCESS, MOVER"})
+    void aRequestSkippedByTheServerFailsInsteadOfHanging(final Memories.Memory memory, final Mode mode)
+        throws Exception
     {
         final Path dir = tmp.resolve("ferry-lost");
         final HoldingHandler holding = new HoldingHandler(1);
-        try (Kernel kernel = Kernel.builder().directory(dir).mode(mode).maxInFlight(8).slotBytes(64)
-            .timeouts(Timeouts.of(Duration.ofMillis(500))).build().start();
-             Server server = Server.builder().directory(dir).service(0, holding).start();
-             Mapping view = Mapping.open(dir))
+        final boolean shared = memory == Memories.Memory.SHARED;
+        final KernelBuilder builder = Kernel.builder().mode(mode).maxInFlight(8).slotBytes(64)
+            .timeouts(Timeouts.of(Duration.ofMillis(500)));
+        try (Kernel kernel = (shared ? builder.directory(dir) : builder.service(0, holding)).build().start();
+             Server server = shared ? Server.builder().directory(dir).service(0, holding).start() : null;
+             Mapping view = shared ? Mapping.open(dir) : kernel.memory().share())
         {
-            final LaneClient client = Lanes.attach(dir, new BackoffIdleStrategy());
+            final LaneClient client = shared
+                ? Lanes.attach(dir, new BackoffIdleStrategy()) : (LaneClient)kernel.newClient();
             final UnsafeBuffer req = new UnsafeBuffer(new byte[8]);
             req.putInt(0, 1);
             final long first = client.submit(0, req, 0, 8);
