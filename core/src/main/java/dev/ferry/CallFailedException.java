@@ -1,8 +1,8 @@
 package dev.ferry;
 
 /**
- * A call made through {@link Client#call} or {@link Client#callAsync} did not end with {@link Status#OK}: its
- * handler threw (the cause), or the kernel closed before running it.
+ * A call made through {@link Client#call} did not end with {@link Status#OK}: its handler threw or its server died
+ * (the cause says which), the kernel closed before running it, or its deadline passed.
  *
  * <p>Immutable once thrown; safe to pass between threads.
  */

@@ -11,13 +11,14 @@ import org.agrona.MutableDirectBuffer;
  * <p>Threading: in {@link Mode#DIRECT}, {@link Mode#MOVER} and {@link Mode#BLOCKING} a service's handler runs only
  * on its server's thread, one call at a time, in the order each client submitted its calls. In {@link Mode#INLINE}
  * it runs on each caller's thread, so concurrently when several clients call it: a handler used in that mode must
- * be thread-safe. The buffer belongs to the handler only for the duration of the call. Across processes
- * ({@code dev.ferry.Server}) in DIRECT mode it is a view of the call's record in shared memory, the request
- * read and the reply written in place, with no copy either way: the bytes are the client's, checked for length
- * only, so a handler must not trust them more than any other input (a client could even change them meanwhile).
+ * be thread-safe. The buffer belongs to the handler only for the duration of the call. In DIRECT and BLOCKING mode
+ * it is a view of the call's record in the kernel's lane, the request read and the reply written in place, with no
+ * copy either way: across processes the bytes are the client's, checked for length only, so a handler must not trust
+ * them more than any other input (a client could even change them meanwhile).
  *
- * <p>A handler that throws fails that one call: its caller gets a {@link Status#FAILED} completion carrying the
- * throwable, and the server goes on serving. So does a handler that re-wraps its buffer (points it at other memory):
+ * <p>A handler that throws fails that one call: its caller gets a {@link Status#FAILED} completion carrying a
+ * {@link RemoteFailureException} with the throwable's text (INLINE: the throwable itself), and the server goes on
+ * serving. So does a handler that re-wraps its buffer (points it at other memory):
  * the reply must be written into the buffer it is given, which is put back on the call's slot before the next call.
  *
  * <p>A handler may call other services of its kernel (with a client made on its thread), but must not wait for

@@ -11,18 +11,19 @@ public enum Mode
     /** The handler runs on the caller's thread, inside {@link Client#flush()}: a monolithic kernel's direct call. */
     INLINE,
     /**
-     * The caller hands each call to the server's thread and parks until the reply; the server parks when idle and is
-     * unparked per hand-off: the classic microkernel, four context switches per call.
+     * DIRECT's call lanes, with the caller parked until its reply and the server parked when idle, each unparked per
+     * hand-off: the classic microkernel, four context switches per call. In-process only.
      */
     BLOCKING,
     /**
-     * The client writes into the server's MPSC request ring; the server writes the reply into the client's
-     * completion ring; both poll, backing off when idle. No thread in between.
+     * The client writes each call into its call lane to the service; the server answers it in place, the reply over
+     * the request; both poll, backing off when idle. No thread in between.
      */
     DIRECT,
     /**
-     * Client submission ring, then a mover thread, then the server's ring; replies back through the mover to the
-     * client's completion ring. The seed's kernel thread, moving queued messages asynchronously in batches.
+     * The client writes its calls into its submission ring; the kernel's mover thread scans every client's ring and
+     * moves each call into the lane its server reads, in batches; the server replies into the client's reply lane.
+     * The seed's kernel thread, moving queued messages asynchronously.
      */
     MOVER
 }
