@@ -3,6 +3,7 @@ package dev.ferry;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.IdleLevel;
 import dev.ferry.idle.ParkingIdleStrategy;
+import dev.ferry.idle.WakeSignal;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -197,6 +198,12 @@ final class ClientWatch
     boolean parks()
     {
         return alwaysParks || adaptive != null && adaptive.level() == IdleLevel.PARK;
+    }
+
+    /** @return the client's wake signal when its next idle call parks, else null. */
+    WakeSignal signalBeforePark()
+    {
+        return adaptive != null && adaptive.wakeSignal() != null && adaptive.parksNext() ? adaptive.wakeSignal() : null;
     }
 
     /**

@@ -2,7 +2,9 @@ package dev.ferry;
 
 import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
+import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.ParkingIdleStrategy;
+import dev.ferry.idle.WakeSignal;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -299,6 +301,19 @@ public final class Kernel implements AutoCloseable
                 if (mode == Mode.MOVER)
                 {
                     work = mover.pass();
+                    final WakeSignal signal = work == 0 && idle instanceof AdaptiveIdleStrategy
+                        && ((AdaptiveIdleStrategy)idle).parksNext() ? ((AdaptiveIdleStrategy)idle).wakeSignal() : null;
+                    if (signal != null)
+                    {
+                        // Announce the park, then look once more: a flush published before the announcement is
+                        // caught here instead of being slept through.
+                        signal.sleeping();
+                        work = mover.pass();
+                        if (work > 0)
+                        {
+                            signal.awake();
+                        }
+                    }
                 }
                 if ((++loops & 63) == 0 || work == 0)
                 {

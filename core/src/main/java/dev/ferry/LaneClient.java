@@ -1,5 +1,6 @@
 package dev.ferry;
 
+import dev.ferry.idle.WakeSignal;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -103,6 +104,30 @@ final class LaneClient implements Client
             wakeups.client(client.index, client.owner, idle);
         }
         return client;
+    }
+
+    /**
+     * Before a park that this client's servers are to cut short (in-process): announces it on the client's wake
+     * signal, then looks once more, so that a reply published before the announcement, whose server then found no
+     * one to wake, is not slept through.
+     *
+     * @param handler the poll's completion handler, or null inside {@code call()}.
+     * @return completions the last look handed over.
+     */
+    private int lookBeforePark(final CompletionHandler handler, final int limit)
+    {
+        final WakeSignal signal = watch.signalBeforePark();
+        if (signal == null)
+        {
+            return 0;
+        }
+        signal.sleeping();
+        final int n = handler == null ? pollOnce(limit) : pollUnchecked(handler, limit);
+        if (n > 0)
+        {
+            signal.awake();
+        }
+        return n;
     }
 
     @Override
@@ -329,6 +354,10 @@ final class LaneClient implements Client
                     ServerRegistry.refuseReentrant(mapping, book.activeServices[i]);
                 }
             }
+            if ((n = lookBeforePark(handler, limit)) > 0)
+            {
+                break;
+            }
             idle.idle(0);
         }
         idle.reset();
@@ -385,7 +414,7 @@ final class LaneClient implements Client
         int slot;
         while ((slot = stage(serviceId, request, offset, length, true)) < 0)
         {
-            if (pollOnce(layout.maxInFlight) == 0)
+            if (pollOnce(layout.maxInFlight) == 0 && lookBeforePark(null, layout.maxInFlight) == 0)
             {
                 idle.idle(0);
             }
@@ -425,7 +454,10 @@ final class LaneClient implements Client
                             continue;
                         }
                     }
-                    idle.idle(0);
+                    if (lookBeforePark(null, layout.maxInFlight) == 0)
+                    {
+                        idle.idle(0);
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@ import dev.ferry.agent.AgentRole;
 import dev.ferry.agent.AgentThreadFactory;
 import dev.ferry.idle.AdaptiveIdleStrategy;
 import dev.ferry.idle.ParkingIdleStrategy;
+import dev.ferry.idle.WakeSignal;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -196,19 +197,20 @@ public final class Server implements AutoCloseable
                     running = false;
                     break;
                 }
-                int n = 0;
-                try
+                int n = safePass();
+                final WakeSignal signal = n == 0 && adaptiveIdle != null && adaptiveIdle.parksNext()
+                    ? adaptiveIdle.wakeSignal() : null;
+                if (signal != null)
                 {
-                    n = pass();
-                }
-                catch (final RuntimeException ex)
-                {
-                    // Defence in depth: nothing read from the mapping is trusted, but should a check have missed a
-                    // case, an exception counts as corruption instead of killing the server. Which lane it came from
-                    // is not known here: every caller learns through the service's epoch.
-                    n = 1;
-                    corruptRecord();
-                    bumpEpoch();
+                    // Announce the park, then look once more, at every lane: a client that published before the
+                    // announcement found no one to wake, and is caught here instead of being slept through.
+                    signal.sleeping();
+                    fullScanNext = true;
+                    n = safePass();
+                    if (n > 0)
+                    {
+                        signal.awake();
+                    }
                 }
                 // Volatile, not just release: the next pass's read of a client's state must not be reordered before
                 // this store, or the kernel could record this count, see it land, and zero a block the next pass
@@ -246,6 +248,23 @@ public final class Server implements AutoCloseable
             throw t;
         }
         header.putLongVolatile(entry + IpcLayout.ENTRY_PASS_OFFSET, ++pass);
+    }
+
+    /** {@link #pass()}, an exception counted as corruption (defence in depth) instead of killing the server. */
+    private int safePass()
+    {
+        try
+        {
+            return pass();
+        }
+        catch (final RuntimeException ex)
+        {
+            // Nothing read from the mapping is trusted, but should a check have missed a case, an exception counts as
+            // corruption. Which lane it came from is not known here: every caller learns through the service's epoch.
+            corruptRecord();
+            bumpEpoch();
+            return 1;
+        }
     }
 
     /**
