@@ -376,10 +376,13 @@ final class EntryTable
     /**
      * Claims the first free client entry of the table.
      *
-     * @return the entry's index in the high 32 bits and its new generation in the low, or -1 if every entry is taken.
+     * @return the entry's index in the high 32 bits and its new generation in the low.
+     * @throws IllegalStateException, the view closed, when every entry is taken.
      */
-    static long claimClient(final UnsafeBuffer header, final IpcLayout layout)
+    static long claimClient(final Mapping mapping)
     {
+        final UnsafeBuffer header = mapping.buffer;
+        final IpcLayout layout = mapping.layout;
         final long pid = ProcessHandle.current().pid();
         for (int c = 0; c < layout.maxClients; c++)
         {
@@ -389,6 +392,31 @@ final class EntryTable
                 return (long)c << 32 | generation;
             }
         }
-        return -1;
+        mapping.close();
+        throw new IllegalStateException("all " + layout.maxClients + " client slots of the kernel at "
+            + mapping.directory + " are taken; close some clients (a dead client's slot is reclaimed within the "
+            + "client timeout) or build the kernel with a larger maxClients");
+    }
+
+    /**
+     * Ends a client's attach: zeroes its block of rings (while the entry is ATTACHING no server nor mover touches
+     * them), publishes the entry, and moves the attach count, at which servers rebuild their lists of lanes.
+     *
+     * @throws IllegalStateException, the heartbeat stopped and the view closed, if the entry was reclaimed meanwhile.
+     */
+    static void publishClient(final Mapping mapping, final int client, final int generation, final Object heartbeat)
+    {
+        final UnsafeBuffer header = mapping.buffer;
+        final IpcLayout layout = mapping.layout;
+        header.setMemory((int)layout.sqOffset(client), (int)layout.clientBlock(), (byte)0);
+        if (!publish(header, layout.clientEntry(client), generation))
+        {
+            Heartbeats.unregister(heartbeat);
+            mapping.close();
+            throw new IllegalStateException("client entry " + client + " of the kernel at " + mapping.directory
+                + " was reclaimed while this client attached (attaching took longer than the client timeout: was "
+                + "this process suspended?); attach again");
+        }
+        header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
     }
 }

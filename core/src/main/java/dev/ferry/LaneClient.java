@@ -57,20 +57,12 @@ final class LaneClient implements Client
         this.checkIntervalNs = Math.max(1_000_000L, header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET) / 4);
         Server.checkKernel(mapping);
 
-        final long claimed = EntryTable.claimClient(header, layout);
-        if (claimed < 0)
-        {
-            mapping.close();
-            throw new IllegalStateException("all " + layout.maxClients + " client slots of the kernel at "
-                + mapping.directory + " are taken; close some clients (a dead client's slot is reclaimed within the "
-                + "client timeout) or build the kernel with a larger maxClients");
-        }
+        final long claimed = EntryTable.claimClient(mapping);
         final int found = (int)(claimed >>> 32);
         final int gen = (int)claimed;
         this.index = found;
         this.generation = gen;
-        // Stamped from now on, before the block is zeroed (which can be long), while the owner thread lives: a
-        // client whose thread died without closing it is reclaimed.
+        // Stamped from now on (zeroing can be long) while the owner lives: a dead owner's client is reclaimed.
         final int entry = layout.clientEntry(found);
         this.heartbeat = Heartbeats.register(header, entry + IpcLayout.ENTRY_HEARTBEAT_OFFSET,
             header.getLong(IpcLayout.HEARTBEAT_INTERVAL_OFFSET), owner::isAlive);
@@ -79,19 +71,7 @@ final class LaneClient implements Client
             ? new MoverLanes(book, layout, header, found, gen, serverTimeoutNs, wakeups)
             : new DirectLanes(book, layout, header, found, gen, serverTimeoutNs, wakeups);
         this.watch = new ClientWatch(mapping, book, lanes, found, gen, idle);
-        // While the entry is ATTACHING no server nor mover touches these rings: start them clean, whatever a
-        // previous occupant or a stray write left there.
-        header.setMemory((int)layout.sqOffset(found), (int)layout.clientBlock(), (byte)0);
-        if (!EntryTable.publish(header, entry, gen))
-        {
-            Heartbeats.unregister(heartbeat);
-            mapping.close();
-            throw new IllegalStateException("client entry " + found + " of the kernel at " + mapping.directory
-                + " was reclaimed while this client attached (attaching took longer than the client timeout: was "
-                + "this process suspended?); attach again");
-        }
-        // Servers rebuild their lists of lanes to scan when this count moves.
-        header.getAndAddLong(IpcLayout.ATTACH_COUNT_OFFSET, 1);
+        EntryTable.publishClient(mapping, found, gen, heartbeat);
         this.lastCheckNs = System.nanoTime();
     }
 
@@ -107,12 +87,8 @@ final class LaneClient implements Client
     }
 
     /**
-     * Before a park that this client's servers are to cut short (in-process): announces it on the client's wake
-     * signal, then looks once more, so that a reply published before the announcement, whose server then found no
-     * one to wake, is not slept through.
-     *
-     * @param handler the poll's completion handler, or null inside {@code call()}.
-     * @return completions the last look handed over.
+     * Before a park its servers cut short (in-process): announces it, then looks once more (WakeSignal's handshake).
+     * @return completions the last look handed over, to {@code handler} (null inside {@code call()}).
      */
     private int lookBeforePark(final CompletionHandler handler, final int limit)
     {
@@ -210,8 +186,7 @@ final class LaneClient implements Client
                 }
                 else if (!lanes.ready(service))
                 {
-                    // The lane waits for its server to halt it before it is reset: held back, as by a full lane,
-                    // unless the server stopped heartbeating (then nothing will halt it).
+                    // The lane waits for its server to halt it (to be reset): held back, unless the server is dead.
                     final long silence = System.nanoTime()
                         - header.getLongVolatile(serverEntry + IpcLayout.ENTRY_HEARTBEAT_OFFSET);
                     if (silence <= serverTimeoutNs)
@@ -227,8 +202,7 @@ final class LaneClient implements Client
                     RawMemory.getInt(header, serverEntry + IpcLayout.ENTRY_GENERATION_OFFSET),
                     slot == directSlot ? directRequest : null, directOffset))
                 {
-                    // The lane is full. With no call in flight there, what fills it is late replies (to calls that
-                    // failed or timed out), which only a read of the lane frees: have the next poll read it.
+                    // The lane is full: of late replies, if nothing is in flight there; the next poll reads it.
                     heldBack = true;
                     book.activate(service);
                     break;
@@ -294,8 +268,7 @@ final class LaneClient implements Client
         lanes.read(before, limit);
         if (book.inFlight > 0 && ((++pollRounds & 63) == 0 || watch.parks()))
         {
-            // Every 64th poll, busy or not, so that a call stuck behind a hung handler times out even while other
-            // services answer: one clock read per 64 polls.
+            // Every 64th poll, busy or not: a call behind a hung handler times out while other services answer.
             final long now = System.nanoTime();
             if (book.sweepDue(now))
             {
@@ -309,8 +282,7 @@ final class LaneClient implements Client
             if (now - lastCheckNs >= checkIntervalNs)
             {
                 lastCheckNs = now;
-                // Liveness checks drain the reply lanes before failing calls, so they may hand over a few more
-                // completions than the limit.
+                // The checks drain the lanes before failing calls: a few more completions than the limit, maybe.
                 watch.check(now);
                 book.deliverFailing(limit);
             }
@@ -431,8 +403,7 @@ final class LaneClient implements Client
         book.syncDone = false;
         try
         {
-            // The caller's bytes stay put until this method returns, so the request is written from them straight
-            // into the lane, without the staging copy that submit() needs.
+            // The caller's bytes stay put until this returns: written from them straight into the lane, no staging.
             directSlot = slot;
             directRequest = request;
             directOffset = offset;
