@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The protocol half of a {@link LaneClient}: how its calls reach the servers and how their replies come back. Two
@@ -66,6 +67,24 @@ abstract class ClientLanes implements RingReader.RecordHandler
      * @return false if the lane is full: the call stays staged.
      */
     abstract boolean send(int slot, int service, int serverGeneration, DirectBuffer request, int offset);
+
+    /**
+     * Writes a staged call's request bytes into its claimed record: from the caller's buffer during a
+     * {@code call()}, else from the call's slot of the staging area.
+     */
+    final void putRequest(
+        final UnsafeBuffer record, final int at, final int slot, final DirectBuffer request, final int offset)
+    {
+        final int length = book.stagedLengths[slot];
+        if (request != null)
+        {
+            record.putBytes(at, request, offset, length);
+        }
+        else
+        {
+            RawMemory.copy(book.staging, slot * layout.slotBytes, record, at, length);
+        }
+    }
 
     /**
      * @return true if calls to {@code service} may be sent now; false while a lane this client broke waits for its

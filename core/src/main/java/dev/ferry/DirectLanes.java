@@ -62,14 +62,7 @@ final class DirectLanes extends ClientLanes
         RawMemory.putInt(b, claimed + IpcLayout.CALL_SLOT_OFFSET, slot);
         RawMemory.putInt(b, claimed + IpcLayout.CALL_LENGTH_OFFSET, length);
         RawMemory.putInt(b, claimed + IpcLayout.CALL_STATUS_OFFSET, 0);
-        if (request != null)
-        {
-            b.putBytes(claimed + IpcLayout.MSG_HEADER, request, offset, length);
-        }
-        else
-        {
-            RawMemory.copy(book.staging, slot * layout.slotBytes, b, claimed + IpcLayout.MSG_HEADER, length);
-        }
+        putRequest(b, claimed + IpcLayout.MSG_HEADER, slot, request, offset);
         lane.commit(claimed);
         book.sent(slot, lane.producerPosition(), serverGeneration);
         return true;

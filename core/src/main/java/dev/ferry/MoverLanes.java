@@ -66,14 +66,7 @@ final class MoverLanes extends ClientLanes
         RawMemory.putInt(b, claimed + IpcLayout.REQ_GENERATION_OFFSET, generation);
         RawMemory.putInt(b, claimed + IpcLayout.REQ_SERVICE_OFFSET, service);
         RawMemory.putInt(b, claimed + IpcLayout.REQ_SLOT_OFFSET, slot);
-        if (request != null)
-        {
-            b.putBytes(claimed + IpcLayout.MSG_HEADER, request, offset, length);
-        }
-        else
-        {
-            RawMemory.copy(book.staging, slot * layout.slotBytes, b, claimed + IpcLayout.MSG_HEADER, length);
-        }
+        putRequest(b, claimed + IpcLayout.MSG_HEADER, slot, request, offset);
         sq.commit(claimed);
         book.sent(slot, sq.producerPosition(), serverGeneration);
         return true;
