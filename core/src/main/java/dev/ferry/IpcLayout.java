@@ -3,6 +3,8 @@ package dev.ferry;
 import org.agrona.BitUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The versioned layout of a Ferry mapping, as docs/ipc-layout.md describes it: a header, a client table, a
  * server table, then the rings. Every offset is computed here from the header's capacities, and every capacity read
@@ -208,6 +210,30 @@ final class IpcLayout
         RawMemory.putInt(ring, claimed + REP_SERVICE_OFFSET, service);
         RawMemory.putInt(ring, claimed + REP_SLOT_OFFSET, slot);
         RawMemory.putInt(ring, claimed + REP_STATUS_OFFSET, status);
+    }
+
+    /**
+     * Writes and commits a reply record whose payload is a text saying why a call failed (cut to the slot, at a
+     * character boundary): the one place the mover and the MOVER servers write such a reply.
+     *
+     * @return false if the ring had no room.
+     */
+    boolean putFailureReply(
+        final LaneWriter ring, final long callId, final int generation, final int service, final int slot,
+        final String why)
+    {
+        final byte[] text = why.getBytes(StandardCharsets.UTF_8);
+        final int length = utf8Prefix(text, slotBytes);
+        final int claimed = ring.claim(REPLY_TYPE, MSG_HEADER + length);
+        if (claimed < 0)
+        {
+            return false;
+        }
+        final UnsafeBuffer b = ring.buffer();
+        putReplyHeader(b, claimed, callId, generation, service, slot, STATUS_FAILED);
+        b.putBytes(claimed + MSG_HEADER, text, 0, length);
+        ring.commit(claimed);
+        return true;
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.ferry;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -166,18 +165,10 @@ final class Mover implements RingReader.RecordHandler
     /** Answers a request FAILED in the client's completion ring. */
     private int reply(final long callId, final int slot, final int service, final String why)
     {
-        final byte[] text = why.getBytes(StandardCharsets.UTF_8);
-        final int len = IpcLayout.utf8Prefix(text, layout.slotBytes);
-        final LaneWriter cq = completions[client];
-        final int claimed = cq.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
-        if (claimed < 0)
+        if (!layout.putFailureReply(completions[client], callId, generation, service, slot, why))
         {
             return RingReader.STOP;
         }
-        final UnsafeBuffer b = cq.buffer();
-        IpcLayout.putReplyHeader(b, claimed, callId, generation, service, slot, IpcLayout.STATUS_FAILED);
-        b.putBytes(claimed + IpcLayout.MSG_HEADER, text, 0, len);
-        cq.commit(claimed);
         if (wakeups != null)
         {
             wakeups.client(client);

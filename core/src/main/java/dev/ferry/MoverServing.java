@@ -2,8 +2,6 @@ package dev.ferry;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * MOVER's server side: the server reads the request lane the mover fills for each attached client and this service,
  * copies each request into a slot of its own, runs the handler there, and writes the reply into the client's reply
@@ -115,7 +113,7 @@ final class MoverServing extends ServerLanes implements RingReader.RecordHandler
         if (serviceId != service || payload > layout.slotBytes)
         {
             server.corruptRecord();
-            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, "corrupt request record at server "
+            reply(lane, clientGeneration, callId, slot, "corrupt request record at server "
                 + service + ": service " + serviceId + ", payload length " + payload + " in a " + length
                 + "-byte record");
             return RingReader.CONSUMED;
@@ -146,28 +144,19 @@ final class MoverServing extends ServerLanes implements RingReader.RecordHandler
         }
         else
         {
-            reply(lane, clientGeneration, callId, slot, IpcLayout.STATUS_FAILED, invocation.failure);
+            reply(lane, clientGeneration, callId, slot, invocation.failure);
         }
         server.countServed();
         return RingReader.CONSUMED;
     }
 
     private void reply(
-        final LaneWriter lane, final int clientGeneration, final long callId, final int slot, final int status,
-        final String text)
+        final LaneWriter lane, final int clientGeneration, final long callId, final int slot, final String why)
     {
-        final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        final int len = IpcLayout.utf8Prefix(bytes, layout.slotBytes);
-        final int claimed = lane.claim(IpcLayout.REPLY_TYPE, IpcLayout.MSG_HEADER + len);
-        if (claimed < 0)
+        if (!layout.putFailureReply(lane, callId, clientGeneration, service, slot, why))
         {
             server.countDropped();
-            return;
         }
-        final UnsafeBuffer b = lane.buffer();
-        IpcLayout.putReplyHeader(b, claimed, callId, clientGeneration, service, slot, status);
-        b.putBytes(claimed + IpcLayout.MSG_HEADER, bytes, 0, len);
-        lane.commit(claimed);
     }
 
     @Override

@@ -198,18 +198,25 @@ public final class Server implements AutoCloseable
                     break;
                 }
                 int n = safePass();
-                final WakeSignal signal = n == 0 && adaptiveIdle != null && adaptiveIdle.parksNext()
-                    ? adaptiveIdle.wakeSignal() : null;
-                if (signal != null)
+                if (n == 0 && (parking || adaptiveIdle != null && adaptiveIdle.parksNext()))
                 {
-                    // Announce the park, then look once more, at every lane: a client that published before the
-                    // announcement found no one to wake, and is caught here instead of being slept through.
-                    signal.sleeping();
+                    // After a park, whatever woke the server may be on any lane.
                     fullScanNext = true;
-                    n = safePass();
-                    if (n > 0)
+                    final WakeSignal signal = adaptiveIdle == null ? null : adaptiveIdle.wakeSignal();
+                    if (signal != null)
                     {
-                        signal.awake();
+                        // Announce the park, then look once more, at every lane: a client that published before
+                        // the announcement found no one to wake, and is caught here instead of being slept through.
+                        signal.sleeping();
+                        n = safePass();
+                        if (n > 0)
+                        {
+                            signal.awake();
+                        }
+                        else
+                        {
+                            fullScanNext = true;
+                        }
                     }
                 }
                 // Volatile, not just release: the next pass's read of a client's state must not be reordered before
@@ -225,8 +232,6 @@ public final class Server implements AutoCloseable
                 {
                     checkKernelAlive();
                 }
-                // After a park, whatever woke the server may be on any lane.
-                fullScanNext |= n == 0 && (parking || adaptiveIdle != null && adaptiveIdle.parksNext());
                 idle.idle(n);
             }
         }

@@ -86,55 +86,32 @@ final class Wakeups
     /** Calls were published to {@code service}'s server. */
     void server(final int service)
     {
-        if (blocking)
-        {
-            final Thread t = serverThreads.get(service);
-            if (t != null)
-            {
-                LockSupport.unpark(t);
-            }
-            return;
-        }
-        final WakeSignal signal = servers.get(service);
-        if (signal != null)
-        {
-            signal.wake();
-        }
+        wake(serverThreads.get(service), servers.get(service));
     }
 
     /** Calls were published to the mover. */
     void mover()
     {
-        if (blocking)
-        {
-            final Thread t = moverThread;
-            if (t != null)
-            {
-                LockSupport.unpark(t);
-            }
-            return;
-        }
-        final WakeSignal signal = moverSignal;
-        if (signal != null)
-        {
-            signal.wake();
-        }
+        wake(moverThread, moverSignal);
     }
 
     /** Replies were published to client {@code client}. */
     void client(final int client)
     {
+        wake(clientThreads.get(client), clientSignals.get(client));
+    }
+
+    /** BLOCKING: unparks the receiver; else wakes it only if it announced a park on its signal (if it has one). */
+    private void wake(final Thread receiver, final WakeSignal signal)
+    {
         if (blocking)
         {
-            final Thread t = clientThreads.get(client);
-            if (t != null)
+            if (receiver != null)
             {
-                LockSupport.unpark(t);
+                LockSupport.unpark(receiver);
             }
-            return;
         }
-        final WakeSignal signal = clientSignals.get(client);
-        if (signal != null)
+        else if (signal != null)
         {
             signal.wake();
         }
